@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make              module for every installed guest kernel, eBPF object and
+#                   skeleton, user tools, selftests
+# make KDIR=DIR     module for one kernel tree only
+# make V=1          show commands
+#
+# Out-of-tree products go to build/ (module, per kernel) and next to their
+# sources (user tools, selftests); none of them is tracked.
+
+SRC		:= $(abspath .)
+BUILD		:= $(SRC)/build
+KDIRS		?= $(wildcard /lib/modules/6.1.*/build /lib/modules/6.12.*/build)
+ifneq ($(KDIR),)
+KDIRS		:= $(KDIR)
+endif
+
+CC		?= gcc
+CLANG		?= clang
+BPFTOOL		?= bpftool
+CFLAGS		?= -O2 -g
+WARN		:= -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+CPPFLAGS	+= -I$(SRC)/include/uapi -I$(SRC)/user/lib -I$(SRC)/user -D_GNU_SOURCE
+NL_CFLAGS	:= $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null)
+NL_LIBS		:= $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null)
+BPF_LIBS	:= $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+LIB_SRCS	:= $(wildcard user/lib/*.c)
+LIB_OBJS	:= $(LIB_SRCS:.c=.o)
+LIB		:= user/lib/libvs.a
+
+# Each tool: user/<tool>.c plus user/<tool>_*.c.
+TOOLS		:= vstrace vsbench vsproxy
+TOOL_BINS	:= $(addprefix user/,$(TOOLS))
+
+SELFTEST_SRCS	:= $(wildcard selftests/*_test.c)
+SELFTEST_BINS	:= $(SELFTEST_SRCS:.c=)
+
+.DELETE_ON_ERROR:
+.PHONY: all kmod user bpf selftests clean install-deps
+all: kmod bpf user selftests
+
+# ---- kernel module: one build directory per kernel, sources linked in ----
+kver = $(notdir $(patsubst %/build,%,$(1)))
+kmod:
+	$(Q)set -e; [ -n "$(strip $(KDIRS))" ] || { echo "no kernel headers under /lib/modules (run tools/setup)"; exit 1; }; \
+	for kd in $(KDIRS); do \
+		kv=$$(basename $$(dirname $$kd)); [ "$$kv" = "." ] && kv=$$(basename $$kd); \
+		case $$kd in /lib/modules/*) ;; *) kv=$$(basename $$kd);; esac; \
+		out=$(BUILD)/kmod-$$kv; mkdir -p $$out; \
+		for f in $(SRC)/kmod/*.c $(SRC)/kmod/*.h $(SRC)/kmod/Kbuild; do ln -sf $$f $$out/; done; \
+		$(if $(Q),printf '  %-8s %s\n' KMOD "$$out/vstrace.ko";) \
+		$(MAKE) -s -C $$kd M=$$out VSTRACE_SRC=$(SRC) $(if $(Q),,V=1) modules; \
+	done
+
+# ---- user space ----
+user/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) include/uapi/vstrace.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+user/vstrace: CPPFLAGS += $(NL_CFLAGS)
+user/vstrace: LDLIBS += $(NL_LIBS)
+user/vsbench user/vsproxy: LDLIBS += -lpthread -lm
+
+.SECONDEXPANSION:
+$(TOOL_BINS): user/%: user/$$*.c $$(wildcard user/$$*_*.c) $$(wildcard user/$$**.h) $(LIB) include/uapi/vstrace.h
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+user: $(foreach t,$(TOOLS),$(if $(wildcard user/$(t).c),user/$(t)))
+
+# ---- selftests (kselftest harness) ----
+selftests/%_test: selftests/%_test.c selftests/kselftest_harness.h $(LIB)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(NL_CFLAGS) $(CFLAGS) $(WARN) -Wno-sign-compare $< $(LIB) $(LDFLAGS) $(NL_LIBS) -lpthread -lm -o $@
+
+selftests: $(SELFTEST_BINS)
+
+# ---- eBPF ----
+bpf:
+	@:
+
+clean:
+	$(call msg,CLEAN,)
+	$(Q)rm -rf $(BUILD) $(LIB) user/lib/*.o $(TOOL_BINS) $(SELFTEST_BINS) bpf/*.o user/*.skel.h
+
+install-deps:
+	tools/setup
