@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One proxied connection: connect to the target, then move bytes both ways
+ * with back-pressure, half-close and reset propagation.
+ *
+ * Per direction (src -> dst) the rule is the same:
+ *   - write what is queued while dst is writable;
+ *   - read while there is room and src is readable (a full queue is the
+ *     back-pressure: src is simply not read, so its peer's window closes);
+ *   - once src said EOF and the queue is empty, shutdown(dst, SHUT_WR).
+ * The connection is closed when both directions have forwarded their EOF,
+ * or at once when either side fails: a reset on one side is passed on as a
+ * reset (SO_LINGER 0) on the other, queued bytes are dropped as TCP would.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <linux/vm_sockets.h>
+#include "vsproxy.h"
+
+#define POOL_MAX	64
+/* Bytes one direction may move per run before others get a turn. */
+#define BUDGET(bufsize)	(4 * (size_t)(bufsize))
+
+static uint64_t next_id;
+
+/* ---- buffer and pipe pools (per loop, no locking) ---- */
+
+static void *pool_get(struct vsp_pool *p)
+{
+	return p->nr ? p->items[--p->nr] : NULL;
+}
+
+static bool pool_put(struct vsp_pool *p, void *item)
+{
+	if (p->nr == p->max) {
+		void **n;
+		int max = p->max ? p->max * 2 : 8;
+
+		if (max > POOL_MAX)
+			return false;
+		n = realloc(p->items, max * sizeof(*n));
+		if (!n)
+			return false;
+		p->items = n;
+		p->max = max;
+	}
+	p->items[p->nr++] = item;
+	return true;
+}
+
+#define PIPE_PACK(r, w)	((void *)(uintptr_t)(((uint64_t)(r) << 32) | (uint32_t)(w) | (1ULL << 63)))
+#define PIPE_RFD(v)	((int)(((uintptr_t)(v) >> 32) & 0x7fffffff))
+#define PIPE_WFD(v)	((int)(uint32_t)(uintptr_t)(v))
+
+static int pipe_get(struct vsp_loop *l, int pfd[2])
+{
+	void *v = pool_get(&l->pipes);
+	int sz;
+
+	if (v) {
+		pfd[0] = PIPE_RFD(v);
+		pfd[1] = PIPE_WFD(v);
+		return 0;
+	}
+	if (pipe2(pfd, O_NONBLOCK | O_CLOEXEC))
+		return -1;
+	if (!l->pipe_cap) {
+		sz = fcntl(pfd[1], F_SETPIPE_SZ, vsp_opts.bufsize);
+		if (sz < 0) {
+			p_info("pipe size %u not granted (%s), using the default",
+			       vsp_opts.bufsize, strerror(errno));
+			sz = fcntl(pfd[1], F_GETPIPE_SZ);
+		}
+		l->pipe_cap = sz > 0 ? (uint32_t)sz : 65536;
+	} else if (l->pipe_cap != 65536) {
+		fcntl(pfd[1], F_SETPIPE_SZ, l->pipe_cap);
+	}
+	return 0;
+}
+
+static void pipe_put(struct vsp_loop *l, int pfd[2])
+{
+	if (!pool_put(&l->pipes, PIPE_PACK(pfd[0], pfd[1]))) {
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+	pfd[0] = pfd[1] = -1;
+}
+
+static char *buf_get(struct vsp_loop *l)
+{
+	char *b = pool_get(&l->bufs);
+
+	return b ? b : malloc(vsp_opts.bufsize);
+}
+
+static void buf_put(struct vsp_loop *l, char *b)
+{
+	if (!pool_put(&l->bufs, b))
+		free(b);
+}
+
+void vsp_pools_free(struct vsp_loop *l)
+{
+	void *v;
+
+	while ((v = pool_get(&l->bufs)))
+		free(v);
+	while ((v = pool_get(&l->pipes))) {
+		close(PIPE_RFD(v));
+		close(PIPE_WFD(v));
+	}
+	free(l->bufs.items);
+	free(l->pipes.items);
+}
+
+/* ---- per-direction queue ---- */
+
+static uint32_t dir_queued(const struct vsp_dir *d)
+{
+	return d->buf ? d->len : d->plen;
+}
+
+static uint32_t dir_cap(const struct vsp_conn *c, const struct vsp_dir *d)
+{
+	return d->pfd[0] >= 0 ? c->loop->pipe_cap : vsp_opts.bufsize;
+}
+
+static bool dir_has_store(const struct vsp_dir *d)
+{
+	return d->buf || d->pfd[0] >= 0;
+}
+
+/* Take a pipe (both ends TCP) or a buffer for an empty direction. */
+static int dir_acquire(struct vsp_conn *c, struct vsp_dir *d)
+{
+	if (c->splice && !pipe_get(c->loop, d->pfd))
+		return 0;
+	d->buf = buf_get(c->loop);
+	d->head = d->len = 0;
+	return d->buf ? 0 : -1;
+}
+
+/* Give an empty direction's store back to the loop. */
+static void dir_release(struct vsp_conn *c, struct vsp_dir *d)
+{
+	int i = d - c->dir;
+
+	STAT_ADD(c->loop->stats.queued[i], -(int64_t)dir_queued(d));
+	if (d->buf) {
+		buf_put(c->loop, d->buf);
+		d->buf = NULL;
+	}
+	if (d->pfd[0] >= 0) {
+		if (d->plen) {		/* holds stale bytes: do not reuse */
+			close(d->pfd[0]);
+			close(d->pfd[1]);
+			d->pfd[0] = d->pfd[1] = -1;
+		} else {
+			pipe_put(c->loop, d->pfd);
+		}
+	}
+	d->head = d->len = d->plen = 0;
+}
+
+/* Read from src into the queue: >0 bytes, 0 EOF, -1 errno. */
+static ssize_t dir_fill(struct vsp_conn *c, struct vsp_dir *d, int fd)
+{
+	uint32_t cap = vsp_opts.bufsize;
+	uint32_t tail, room;
+	struct iovec iov[2];
+	int n = 1;
+
+	if (d->pfd[0] >= 0)
+		return splice(fd, NULL, d->pfd[1], NULL, c->loop->pipe_cap - d->plen,
+			      SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+
+	tail = (d->head + d->len) % cap;
+	room = cap - d->len;
+	iov[0].iov_base = d->buf + tail;
+	iov[0].iov_len = room < cap - tail ? room : cap - tail;
+	if (iov[0].iov_len < room) {
+		iov[1].iov_base = d->buf;
+		iov[1].iov_len = room - iov[0].iov_len;
+		n = 2;
+	}
+	return readv(fd, iov, n);
+}
+
+/* Write the queue to dst: >0 bytes, -1 errno. */
+static ssize_t dir_flush(struct vsp_conn *c, struct vsp_dir *d, int fd)
+{
+	uint32_t cap = vsp_opts.bufsize;
+	struct iovec iov[2];
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 1 };
+
+	if (d->pfd[0] >= 0)
+		return splice(d->pfd[0], NULL, fd, NULL, d->plen,
+			      SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+
+	iov[0].iov_base = d->buf + d->head;
+	iov[0].iov_len = d->len < cap - d->head ? d->len : cap - d->head;
+	if (iov[0].iov_len < d->len) {
+		iov[1].iov_base = d->buf;
+		iov[1].iov_len = d->len - iov[0].iov_len;
+		msg.msg_iovlen = 2;
+	}
+	return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* ---- addresses for messages ---- */
+
+static const char *peer_text(int fd, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl)) {
+		snprintf(out, len, "?");
+	} else if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
+		snprintf(out, len, "tcp:%s:%u", host, ntohs(s->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
+		snprintf(out, len, "tcp:[%s]:%u", host, ntohs(s->sin6_port));
+	} else if (ss.ss_family == AF_VSOCK) {
+		struct sockaddr_vm *s = (struct sockaddr_vm *)&ss;
+
+		snprintf(out, len, "vsock:%u:%u", s->svm_cid, s->svm_port);
+	} else {
+		snprintf(out, len, "family %d", ss.ss_family);
+	}
+	return out;
+}
+
+static const char *target_text(const struct vsp_conn *c)
+{
+	return vsp_opts.maps[c->map].target.text;
+}
+
+/* ---- closing ---- */
+
+static void side_close(struct vsp_side *s, bool reset)
+{
+	if (s->fd < 0)
+		return;
+	if (reset && s->tcp) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(s->fd);
+	s->fd = -1;
+}
+
+static void connecting_del(struct vsp_conn *c)
+{
+	struct vsp_loop *l = c->loop;
+
+	if (c->cprev)
+		c->cprev->cnext = c->cnext;
+	else if (l->connecting == c)
+		l->connecting = c->cnext;
+	if (c->cnext)
+		c->cnext->cprev = c->cprev;
+	else if (l->connecting_tail == c)
+		l->connecting_tail = c->cprev;
+	c->cnext = c->cprev = NULL;
+}
+
+/*
+ * Close both sides; reset[i] sends a reset to side i instead of a FIN.
+ * The struct stays allocated until the loop finishes its event batch, as
+ * later events of the batch may still point at it.
+ */
+static void conn_close(struct vsp_conn *c, bool reset0, bool reset1)
+{
+	struct vsp_loop *l = c->loop;
+	int i;
+
+	if (c->state == VSP_CLOSED)
+		return;
+	if (c->state == VSP_CONNECTING)
+		connecting_del(c);
+	c->state = VSP_CLOSED;
+
+	side_close(&c->side[0], reset0);
+	side_close(&c->side[1], reset1);
+	for (i = 0; i < 2; i++)
+		dir_release(c, &c->dir[i]);
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	l->nr_conns--;
+	__atomic_fetch_sub(&vsp_active, 1, __ATOMIC_RELAXED);
+	STAT_ADD(l->stats.closed, 1);
+
+	if (!c->on_ready) {		/* the ready list frees it otherwise */
+		c->rnext = l->dead;
+		l->dead = c;
+	}
+	p_dbg("conn %llu: closed%s", (unsigned long long)c->id,
+	      reset0 || reset1 ? " (reset)" : "");
+}
+
+void vsp_conn_free(struct vsp_conn *c)
+{
+	free(c);
+}
+
+void vsp_conn_abort(struct vsp_conn *c)
+{
+	conn_close(c, true, true);
+}
+
+/* Side idx failed with err: pass a reset on to the other side. */
+static void conn_fail(struct vsp_conn *c, int idx, int err, const char *op)
+{
+	struct vsp_loop *l = c->loop;
+	bool reset = err == ECONNRESET || err == EPIPE;
+
+	STAT_ADD(l->stats.errors[reset ? VSP_E_RESET : VSP_E_IO], 1);
+	if (vsp_opts.verbose)
+		p_info("conn %llu: %s %s: %s, resetting %s", (unsigned long long)c->id,
+		       op, idx ? "target" : "client", strerror(err),
+		       idx ? "client" : "target");
+	conn_close(c, true, true);
+}
+
+/* The target cannot be reached: count it, say so, reset the client. */
+static void conn_refuse(struct vsp_conn *c, enum vsp_error why, const char *what)
+{
+	struct vsp_loop *l = c->loop;
+	char peer[80];
+
+	STAT_ADD(l->stats.errors[why], 1);
+	STAT_ADD(l->stats.failed, 1);
+	if (vsp_ratelimit(&l->rl_connect))
+		p_err("connect to %s: %s (client %s closed)", target_text(c), what,
+		      peer_text(c->side[0].fd, peer, sizeof(peer)));
+	conn_close(c, true, false);
+}
+
+/* ---- moving bytes ---- */
+
+enum { PUMP_IDLE, PUMP_MORE, PUMP_CLOSED };
+
+static int pump(struct vsp_conn *c, int i)
+{
+	struct vsp_dir *d = &c->dir[i];
+	struct vsp_side *src = &c->side[i], *dst = &c->side[!i];
+	bool open = c->state == VSP_OPEN;
+	size_t moved = 0;
+	ssize_t n;
+
+	for (;;) {
+		bool progress = false;
+
+		if (dir_queued(d) && dst->writable && open) {
+			n = dir_flush(c, d, dst->fd);
+			if (n > 0) {
+				if (d->buf) {
+					d->head = (d->head + n) % vsp_opts.bufsize;
+					d->len -= n;
+				} else {
+					d->plen -= n;
+				}
+				STAT_ADD(c->loop->stats.queued[i], -n);
+				STAT_ADD(c->loop->stats.bytes[i], n);
+				moved += n;
+				progress = true;
+				if (!dir_queued(d))
+					dir_release(c, d);
+			} else if (errno == EAGAIN || errno == EINTR) {
+				dst->writable = errno == EINTR;
+			} else {
+				conn_fail(c, !i, errno, "write to");
+				return PUMP_CLOSED;
+			}
+		}
+
+		if (src->readable && !src->eof &&
+		    (!dir_has_store(d) || dir_queued(d) < dir_cap(c, d))) {
+			if (!dir_has_store(d) && dir_acquire(c, d)) {
+				STAT_ADD(c->loop->stats.errors[VSP_E_NOMEM], 1);
+				p_err("conn %llu: no buffer: %s", (unsigned long long)c->id,
+				      strerror(errno));
+				conn_close(c, true, true);
+				return PUMP_CLOSED;
+			}
+			n = dir_fill(c, d, src->fd);
+			if (n > 0) {
+				if (d->buf)
+					d->len += n;
+				else
+					d->plen += n;
+				STAT_ADD(c->loop->stats.queued[i], n);
+				progress = true;
+			} else if (n == 0) {
+				src->eof = true;
+				progress = true;
+			} else if (errno == EAGAIN) {
+				/*
+				 * A pipe fills by slots, not bytes: with bytes in it, EAGAIN
+				 * may mean "pipe full" rather than "socket empty", so keep
+				 * trying after the next flush.
+				 */
+				if (!d->plen)
+					src->readable = false;
+			} else if (errno != EINTR) {
+				conn_fail(c, i, errno, "read from");
+				return PUMP_CLOSED;
+			}
+			if (!dir_queued(d))
+				dir_release(c, d);
+		}
+
+		if (!progress)
+			break;
+		if (moved >= BUDGET(vsp_opts.bufsize))
+			return PUMP_MORE;
+	}
+
+	if (src->eof && !d->done && !dir_queued(d) && open) {
+		/* Half-close: pass the EOF on, keep the other direction open. */
+		if (shutdown(dst->fd, SHUT_WR) && errno != ENOTCONN) {
+			conn_fail(c, !i, errno, "shutdown");
+			return PUMP_CLOSED;
+		}
+		dst->shut_wr = true;
+		d->done = true;
+	}
+	return PUMP_IDLE;
+}
+
+void vsp_conn_run(struct vsp_conn *c)
+{
+	int i, r, more = 0;
+
+	for (i = 0; i < 2; i++) {
+		r = pump(c, i);
+		if (r == PUMP_CLOSED)
+			return;
+		more |= r == PUMP_MORE;
+	}
+	if (c->dir[0].done && c->dir[1].done) {
+		if (vsp_opts.verbose > 1)
+			p_dbg("conn %llu: both directions done", (unsigned long long)c->id);
+		conn_close(c, false, false);
+		return;
+	}
+	if (more)
+		vsp_loop_add_ready(c->loop, c);
+}
+
+/* ---- connecting ---- */
+
+static void connect_done(struct vsp_conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->side[1].fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	if (err) {
+		conn_refuse(c, VSP_E_CONNECT, strerror(err));
+		return;
+	}
+	connecting_del(c);
+	c->state = VSP_OPEN;
+	c->side[1].writable = true;
+	if (vsp_opts.verbose > 1)
+		p_dbg("conn %llu: connected to %s", (unsigned long long)c->id,
+		      target_text(c));
+}
+
+void vsp_conn_timeout(struct vsp_conn *c)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "timed out after %d ms",
+		 vsp_opts.connect_timeout_ms);
+	conn_refuse(c, VSP_E_TIMEOUT, what);
+}
+
+void vsp_conn_event(struct vsp_side *s, uint32_t events)
+{
+	struct vsp_conn *c = s->conn;
+
+	if (c->state == VSP_CLOSED)
+		return;
+	if (c->state == VSP_CONNECTING && s->idx == 1) {
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		connect_done(c);
+		if (c->state == VSP_CLOSED)
+			return;
+	}
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		s->readable = true;
+	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		s->writable = true;
+	vsp_conn_run(c);
+}
+
+static int side_setup(struct vsp_conn *c, int idx, int fd, int family)
+{
+	struct vsp_side *s = &c->side[idx];
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		.data.ptr = s,
+	};
+	int one = 1;
+
+	s->ev.type = VSP_EV_SIDE;
+	s->conn = c;
+	s->idx = idx;
+	s->fd = fd;
+	s->tcp = family != AF_VSOCK;
+	if (s->tcp)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return epoll_ctl(c->loop->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int target_socket(struct vsp_conn *c, const struct vs_addr *t)
+{
+	int fd = socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (t->family == AF_VSOCK) {
+		/* Its own connect timer would fire first (2 s by default). */
+		struct timeval tv = {
+			.tv_sec = vsp_opts.connect_timeout_ms / 1000,
+			.tv_usec = vsp_opts.connect_timeout_ms % 1000 * 1000,
+		};
+
+		setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv));
+	}
+	return fd;
+}
+
+/*
+ * Take over an accepted client fd (already counted in vsp_active) and start
+ * connecting to the mapping's target.
+ */
+void vsp_conn_new(struct vsp_loop *l, int fd, int map)
+{
+	const struct vsp_map *m = &vsp_opts.maps[map];
+	struct vsp_conn *c = calloc(1, sizeof(*c));
+	int tfd, i;
+
+	STAT_ADD(l->stats.accepted, 1);
+	if (!c) {
+		STAT_ADD(l->stats.errors[VSP_E_NOMEM], 1);
+		STAT_ADD(l->stats.failed, 1);
+		STAT_ADD(l->stats.closed, 1);
+		__atomic_fetch_sub(&vsp_active, 1, __ATOMIC_RELAXED);
+		close(fd);
+		return;
+	}
+	c->loop = l;
+	c->map = map;
+	c->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+	c->state = VSP_CONNECTING;
+	c->side[0].fd = c->side[1].fd = -1;
+	for (i = 0; i < 2; i++)
+		c->dir[i].pfd[0] = c->dir[i].pfd[1] = -1;
+	c->splice = !vsp_opts.no_splice && m->listen.family != AF_VSOCK &&
+		    m->target.family != AF_VSOCK;
+
+	c->next = l->conns;
+	if (l->conns)
+		l->conns->prev = c;
+	l->conns = c;
+	l->nr_conns++;
+
+	/* On the connecting list first, so that failures below unlink it. */
+	c->deadline = vsp_now_ms() + vsp_opts.connect_timeout_ms;
+	c->cprev = l->connecting_tail;
+	if (l->connecting_tail)
+		l->connecting_tail->cnext = c;
+	else
+		l->connecting = c;
+	l->connecting_tail = c;
+
+	if (side_setup(c, 0, fd, m->listen.family)) {
+		c->side[0].fd = fd;
+		STAT_ADD(l->stats.errors[VSP_E_IO], 1);
+		STAT_ADD(l->stats.failed, 1);
+		p_err("epoll_ctl(client): %s", strerror(errno));
+		conn_close(c, true, true);
+		return;
+	}
+
+	tfd = target_socket(c, &m->target);
+	if (tfd < 0) {
+		enum vsp_error e = errno == EMFILE || errno == ENFILE ?
+				   VSP_E_FD_LIMIT : VSP_E_CONNECT;
+		char what[96];
+
+		snprintf(what, sizeof(what), "socket: %s", strerror(errno));
+		conn_refuse(c, e, what);
+		return;
+	}
+	if (connect(tfd, (struct sockaddr *)&m->target.ss, m->target.len) &&
+	    errno != EINPROGRESS) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "%s", strerror(errno));
+		close(tfd);
+		conn_refuse(c, VSP_E_CONNECT, what);
+		return;
+	}
+	if (side_setup(c, 1, tfd, m->target.family)) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "epoll_ctl: %s", strerror(errno));
+		c->side[1].fd = tfd;
+		conn_refuse(c, VSP_E_IO, what);
+		return;
+	}
+	/* Completion (or failure) arrives as EPOLLOUT/EPOLLERR on the target. */
+	if (vsp_opts.verbose) {
+		char peer[80];
+
+		p_dbg("conn %llu: %s -> %s", (unsigned long long)c->id,
+		      peer_text(fd, peer, sizeof(peer)), m->target.text);
+	}
+}
