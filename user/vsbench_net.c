@@ -185,7 +185,10 @@ int vsb_connect(const struct vs_addr *to, const struct vsb_opts *o, uint64_t dea
 	}
 	rc = connect_bounded(fd, to, deadline);
 	if (rc) {
-		vsb_fail("connect to %s: %s%s", to->text, strerror(-rc), vsb_errno_hint(-rc));
+		/* VSOCK answers a port nobody listens on with a reset. */
+		vsb_fail("connect to %s: %s%s", to->text, strerror(-rc),
+			 rc == -ECONNRESET ? " (connection refused: is 'vsbench server' listening there?)" :
+			 vsb_errno_hint(-rc));
 		close(fd);
 		return rc;
 	}
@@ -313,6 +316,11 @@ int vsb_handshake(int fd, const struct vsb_hello *h, uint64_t deadline, const ch
 		rc = vsb_recv_all(fd, ack, sizeof(ack), deadline, NULL);
 	if (rc == VSB_EOF) {
 		vsb_fail("%s: the server closed the connection during set-up", what);
+		return rc;
+	}
+	if (rc == -ETIMEDOUT) {
+		vsb_fail("%s: timeout: no answer from the server during set-up (see --timeout)",
+			 what);
 		return rc;
 	}
 	if (rc) {
