@@ -31,6 +31,7 @@ static pthread_mutex_t fail_lock = PTHREAD_MUTEX_INITIALIZER;
 static char fail_msg[1024];
 static bool failed;
 static bool json_mode;
+static volatile sig_atomic_t interrupted;
 static const char *verb_name = "";
 
 void vsb_err(const char *fmt, ...)
@@ -57,6 +58,21 @@ void vsb_fail(const char *fmt, ...)
 	}
 	vsb_stop = 1;
 	pthread_mutex_unlock(&fail_lock);
+}
+
+/* Between the runs of a sweep; an interrupt (^C) stays in force. */
+void vsb_clear_failure(void)
+{
+	pthread_mutex_lock(&fail_lock);
+	failed = false;
+	fail_msg[0] = '\0';
+	vsb_stop = interrupted;
+	pthread_mutex_unlock(&fail_lock);
+}
+
+bool vsb_interrupted(void)
+{
+	return interrupted;
 }
 
 bool vsb_failed(void)
@@ -102,6 +118,7 @@ static int report_failure(void)
 static void on_sigint(int sig)
 {
 	(void)sig;
+	interrupted = 1;
 	vsb_stop = 1;
 	/* A second ^C kills at once. */
 	signal(SIGINT, SIG_DFL);
@@ -623,9 +640,8 @@ static int do_sweep(int argc, char **argv)
 		usage_err("--min-size/--max-size: must be powers of two");
 	if (o.min_size > o.max_size)
 		usage_err("--min-size %u exceeds --max-size %u", o.min_size, o.max_size);
-	if (vsb_sweep_run(&o))
-		return report_failure();
-	return 0;
+	/* Failed cells were reported as they happened; the rest is printed. */
+	return vsb_sweep_run(&o) ? VSB_EXIT_ERROR : 0;
 }
 
 static int do_server(int argc, char **argv)

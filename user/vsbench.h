@@ -190,6 +190,8 @@ extern volatile int vsb_stop;		/* set on failure or SIGINT */
 extern const char *vsb_prog;
 void vsb_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool vsb_failed(void);
+void vsb_clear_failure(void);
+bool vsb_interrupted(void);
 const char *vsb_error_text(void);
 void vsb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool vsb_progress_enabled(void);

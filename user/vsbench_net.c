@@ -78,6 +78,8 @@ const char *vsb_errno_hint(int err)
 		return " (the peer closed the connection mid-run)";
 	case ETIMEDOUT:
 		return " (no answer before the deadline; see --timeout)";
+	case ENOBUFS:
+		return " (the VSOCK receive queue overflowed with small packets and the kernel reset the connection)";
 	case EAFNOSUPPORT:
 		return " (no AF_VSOCK in this kernel: modprobe vsock?)";
 	default:

@@ -18,8 +18,8 @@ static uint64_t rx_deadline(const struct vsb_rx *rx)
 }
 
 /*
- * Returns 0 at EOF (rx->rep filled in), VSB_EOF-free negative errno on a
- * failed receive, or 1 when the short_at fault fired (caller closes).
+ * Returns 0 at EOF (rx->rep filled in), a negative errno if a receive
+ * failed, or 1 when the short_at fault fired (the caller closes).
  */
 int vsb_rx_stream(struct vsb_rx *rx)
 {

@@ -48,6 +48,10 @@ static void io_fail(struct st_conn *c, const char *step, int rc)
 		vsb_fail("%s: %s: the server closed the connection", c->what, step);
 	else if (rc == -ETIMEDOUT)
 		vsb_fail("%s: %s: timeout (--timeout %g s)", c->what, step, c->run->o->timeout);
+	else if (c->run->to->family == AF_VSOCK && (rc == -EPIPE || rc == -ECONNRESET))
+		/* The usual cause; the server's log has the kernel's reason. */
+		vsb_fail("%s: %s: %s (the server closed or reset the connection; a VSOCK receiver is reset with ENOBUFS when small packets overflow its queue)",
+			 c->what, step, strerror(-rc));
 	else
 		vsb_fail("%s: %s: %s%s", c->what, step, strerror(-rc), vsb_errno_hint(-rc));
 }

@@ -3,7 +3,9 @@
  * vsbench sweep: rr and stream for every power-of-two message size from
  * --min-size to --max-size, against one or more --to targets.  Targets are
  * interleaved per size, so load that drifts during the sweep hits them
- * alike, and each table row is printed as soon as its size is done.
+ * alike, and each table row is printed as soon as its size is done.  A run
+ * that fails is reported at once and marked in the results; the sweep goes
+ * on, and exits 1 at the end.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@ struct sweep_cell {
 	struct vsb_stream_result st;	/* only the totals are kept */
 	double tx_gbps, rx_gbps;
 	bool have_rr, have_st;
+	char rr_err[256], st_err[256];	/* why a run failed */
 };
 
 static void fmt_size(uint32_t v, char *buf, size_t len)
@@ -56,11 +59,11 @@ static void human_row(const struct vsb_opts *o, uint32_t size, const struct swee
 			       vs_hist_percentile(&c->rr.hist, 50) / 1000.0,
 			       vs_hist_percentile(&c->rr.hist, 99.9) / 1000.0);
 		else
-			printf(" | %9s %9s", "-", "-");
+			printf(" | %9s %9s", c->rr_err[0] ? "failed" : "-", "-");
 		if (c->have_st)
 			printf(" %9.3f", c->rx_gbps);
 		else
-			printf(" %9s", "-");
+			printf(" %9s", c->st_err[0] ? "failed" : "-");
 	}
 	printf("\n");
 	fflush(stdout);
@@ -75,28 +78,40 @@ static void step_opts(const struct vsb_opts *o, struct vsb_opts *so, uint32_t si
 		so->timeout = rr ? 60 : o->seconds + 30;
 }
 
+/* Report a failed run, keep its reason, and clear the way for the next. */
+static int cell_failed(const char *kind, uint32_t size, char *err, size_t len)
+{
+	snprintf(err, len, "%s", vsb_error_text());
+	vsb_err("sweep: %s %u B: %s", kind, size, err);
+	vsb_clear_failure();
+	return 1;
+}
+
+/* Returns the number of failed runs. */
 static int run_cell(const struct vsb_opts *o, unsigned int t, uint32_t size,
 		    struct sweep_cell *c)
 {
 	struct vsb_opts so;
+	int failed = 0;
 
 	if (o->sweep_rr && !vsb_stop) {
 		step_opts(o, &so, size, true);
 		if (vsb_rr_run(&so, &o->to[t], &c->rr))
-			return -1;
-		c->have_rr = true;
+			failed += cell_failed("rr", size, c->rr_err, sizeof(c->rr_err));
+		else
+			c->have_rr = true;
 	}
 	if (o->sweep_stream && !vsb_stop) {
 		step_opts(o, &so, size, false);
 		if (vsb_stream_run(&so, &o->to[t], &c->st)) {
-			vsb_stream_result_free(&c->st);
-			return -1;
+			failed += cell_failed("stream", size, c->st_err, sizeof(c->st_err));
+		} else {
+			c->tx_gbps = vsb_stream_gbps(&c->st, false);
+			c->rx_gbps = vsb_stream_gbps(&c->st, true);
+			c->have_st = true;
 		}
-		c->tx_gbps = vsb_stream_gbps(&c->st, false);
-		c->rx_gbps = vsb_stream_gbps(&c->st, true);
-		c->have_st = true;
 	}
-	return 0;
+	return failed;
 }
 
 static void print_json(const struct vsb_opts *o, struct sweep_cell *cells, unsigned int nr)
@@ -128,7 +143,7 @@ static void print_json(const struct vsb_opts *o, struct sweep_cell *cells, unsig
 		const struct vs_addr *to = &o->to[i % o->nr_to];
 		uint32_t size = o->min_size << (i / o->nr_to);
 
-		if (!c->have_rr && !c->have_st)
+		if (!c->have_rr && !c->have_st && !c->rr_err[0] && !c->st_err[0])
 			continue;
 		jsonw_start_object(&w);
 		jsonw_string_field(&w, "target", to->text);
@@ -147,11 +162,21 @@ static void print_json(const struct vsb_opts *o, struct sweep_cell *cells, unsig
 			jsonw_float_field(&w, "max_us", h->max / 1000.0);
 			jsonw_end_object(&w);
 		}
-		if (c->have_st) {
+		if (c->rr_err[0]) {
+			jsonw_name(&w, "rr");
+			jsonw_start_object(&w);
+			jsonw_string_field(&w, "error", c->rr_err);
+			jsonw_end_object(&w);
+		}
+		if (c->have_st || c->st_err[0]) {
 			jsonw_name(&w, "stream");
 			jsonw_start_object(&w);
-			jsonw_float_field(&w, "sender_gbps", c->tx_gbps);
-			jsonw_float_field(&w, "receiver_gbps", c->rx_gbps);
+			if (c->have_st) {
+				jsonw_float_field(&w, "sender_gbps", c->tx_gbps);
+				jsonw_float_field(&w, "receiver_gbps", c->rx_gbps);
+			} else {
+				jsonw_string_field(&w, "error", c->st_err);
+			}
 			jsonw_end_object(&w);
 		}
 		jsonw_end_object(&w);
@@ -192,9 +217,9 @@ static void print_csv(const struct vsb_opts *o, struct sweep_cell *cells, unsign
 
 int vsb_sweep_run(const struct vsb_opts *o)
 {
-	unsigned int nsizes = 0, nr, i = 0;
+	unsigned int nsizes = 0, nr;
 	struct sweep_cell *cells;
-	int rc = 0;
+	int failed = 0;
 
 	for (uint64_t s = o->min_size; s <= o->max_size; s <<= 1)
 		nsizes++;
@@ -209,19 +234,19 @@ int vsb_sweep_run(const struct vsb_opts *o)
 	for (unsigned int s = 0; s < nsizes && !vsb_stop; s++) {
 		uint32_t size = o->min_size << s;
 
-		for (unsigned int t = 0; t < o->nr_to && !rc; t++, i++)
-			rc = run_cell(o, t, size, &cells[s * o->nr_to + t]);
-		if (rc)
-			break;
+		for (unsigned int t = 0; t < o->nr_to; t++)
+			failed += run_cell(o, t, size, &cells[s * o->nr_to + t]);
 		if (!o->json && !o->csv)
 			human_row(o, size, &cells[s * o->nr_to]);
 	}
-	if (!rc && o->json)
+	if (o->json)
 		print_json(o, cells, nr);
-	else if (!rc && o->csv)
+	else if (o->csv)
 		print_csv(o, cells, nr);
-	for (i = 0; i < nr; i++)
+	if (failed)
+		vsb_err("sweep: %d run%s failed", failed, failed == 1 ? "" : "s");
+	for (unsigned int i = 0; i < nr; i++)
 		vsb_stream_result_free(&cells[i].st);
 	free(cells);
-	return rc;
+	return failed;
 }
