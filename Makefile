@@ -64,7 +64,7 @@ kmod:
 # ---- user space ----
 user/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) include/uapi/vstrace.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(NL_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -84,7 +84,7 @@ user: $(foreach t,$(TOOLS),$(if $(wildcard user/$(t).c),user/$(t)))
 # ---- selftests (kselftest harness) ----
 selftests/%_test: selftests/%_test.c selftests/kselftest_harness.h $(LIB)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(NL_CFLAGS) $(CFLAGS) $(WARN) -Wno-sign-compare $< $(LIB) $(LDFLAGS) $(NL_LIBS) -lpthread -lm -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(NL_CFLAGS) $(CFLAGS) $(WARN) -Wno-sign-compare -Wno-clobbered $< $(LIB) $(LDFLAGS) $(NL_LIBS) -lpthread -lm -o $@
 
 selftests: $(SELFTEST_BINS)
 

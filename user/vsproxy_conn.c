@@ -173,13 +173,21 @@ static void dir_release(struct vsp_conn *c, struct vsp_dir *d)
 	d->head = d->len = d->plen = 0;
 }
 
-/* Read from src into the queue: >0 bytes, 0 EOF, -1 errno. */
-static ssize_t dir_fill(struct vsp_conn *c, struct vsp_dir *d, int fd)
+/*
+ * Read from src into the queue: >0 bytes, 0 EOF, -1 errno.  *drained says
+ * that a short read emptied the socket: edge-triggered epoll reports the
+ * next arrival, so the extra read that would only say EAGAIN is saved.  Not
+ * for a pipe, which may be short of slots rather than of bytes.
+ */
+static ssize_t dir_fill(struct vsp_conn *c, struct vsp_dir *d, int fd, bool *drained)
 {
 	uint32_t cap = vsp_opts.bufsize;
 	uint32_t tail, room;
 	struct iovec iov[2];
+	ssize_t ret;
 	int n = 1;
+
+	*drained = false;
 
 	if (d->pfd[0] >= 0)
 		return splice(fd, NULL, d->pfd[1], NULL, c->loop->pipe_cap - d->plen,
@@ -194,7 +202,9 @@ static ssize_t dir_fill(struct vsp_conn *c, struct vsp_dir *d, int fd)
 		iov[1].iov_len = room - iov[0].iov_len;
 		n = 2;
 	}
-	return readv(fd, iov, n);
+	ret = readv(fd, iov, n);
+	*drained = ret > 0 && (uint32_t)ret < room;
+	return ret;
 }
 
 /* Write the queue to dst: >0 bytes, -1 errno. */
@@ -407,12 +417,16 @@ static int pump(struct vsp_conn *c, int i)
 				conn_close(c, true, true);
 				return PUMP_CLOSED;
 			}
-			n = dir_fill(c, d, src->fd);
+			bool drained;
+
+			n = dir_fill(c, d, src->fd, &drained);
 			if (n > 0) {
 				if (d->buf)
 					d->len += n;
 				else
 					d->plen += n;
+				if (drained)
+					src->readable = false;
 				STAT_ADD(c->loop->stats.queued[i], n);
 				progress = true;
 			} else if (n == 0) {

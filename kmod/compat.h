@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every kernel version difference vstrace.ko absorbs, in one place.
+ * Force-included before each source file (Kbuild: -include compat.h).
+ * Features are detected from the kernel's headers by Kbuild (-DVSTRACE_HAVE_*)
+ * where a header shows them, by version where it cannot.
+ *
+ * Supported: 4.14 (Nitro enclave kernel), Debian 6.1 and 6.12.
+ */
+#ifndef _VSTRACE_COMPAT_H
+#define _VSTRACE_COMPAT_H
+
+/* Included before anything else, so it sets every message's prefix. */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/version.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(4, 14, 0)
+#error "vstrace needs Linux 4.14 or later"
+#endif
+
+#include <linux/kprobes.h>
+#include <linux/uaccess.h>
+#include <linux/ptrace.h>
+#include <linux/skbuff.h>
+#include <linux/virtio_vsock.h>
+#include <net/genetlink.h>
+
+/*
+ * The packet carrier: struct sk_buff since 6.2 (and 6.1.63 stable), with the
+ * header at skb->head; struct virtio_vsock_pkt before, header inline.
+ */
+#ifdef VSTRACE_HAVE_VSOCK_SKB
+static inline struct virtio_vsock_hdr *vstrace_pkt_hdr(void *pkt)
+{
+	return virtio_vsock_hdr((struct sk_buff *)pkt);
+}
+/* virtio_transport_recv_pkt(struct virtio_transport *t, struct sk_buff *skb) */
+#define VSTRACE_RECV_PKT_ARG	2
+#else
+static inline struct virtio_vsock_hdr *vstrace_pkt_hdr(void *pkt)
+{
+	return &((struct virtio_vsock_pkt *)pkt)->hdr;
+}
+/* virtio_transport_recv_pkt(struct virtio_vsock_pkt *pkt) (4.14) */
+#define VSTRACE_RECV_PKT_ARG	1
+#endif
+
+/* probe_kernel_read() became copy_from_kernel_nofault() in 5.8. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 8, 0)
+#define probe_kernel_read_compat(dst, src, len) \
+	copy_from_kernel_nofault(dst, src, len)
+#else
+#define probe_kernel_read_compat(dst, src, len) probe_kernel_read(dst, src, len)
+#endif
+
+/*
+ * Function arguments and return address at a kprobe on a function's first
+ * instruction (or after ENDBR).  regs_get_kernel_argument() is 5.x+ only.
+ */
+#if defined(CONFIG_X86_64)
+static inline unsigned long vstrace_arg(struct pt_regs *regs, int n)
+{
+	switch (n) {
+	case 1: return regs->di;
+	case 2: return regs->si;
+	case 3: return regs->dx;
+	case 4: return regs->cx;
+	}
+	return 0;
+}
+
+/* At entry the return address is the word at the stack pointer. */
+static inline unsigned long vstrace_entry_ret_addr(struct pt_regs *regs)
+{
+	unsigned long ret = 0;
+
+	if (probe_kernel_read_compat(&ret, (void *)regs->sp, sizeof(ret)))
+		return 0;
+	return ret;
+}
+#elif defined(CONFIG_ARM64)
+static inline unsigned long vstrace_arg(struct pt_regs *regs, int n)
+{
+	return n >= 1 && n <= 8 ? regs->regs[n - 1] : 0;
+}
+
+static inline unsigned long vstrace_entry_ret_addr(struct pt_regs *regs)
+{
+	return regs->regs[30];
+}
+#else
+#error "vstrace supports x86_64 and arm64"
+#endif
+
+/*
+ * A kprobe on a function's entry lands on its ftrace call site when the
+ * kernel has KPROBES_ON_FTRACE, and is then run by ftrace.  vstrace must not
+ * depend on ftrace (enclave kernels have none), and rapid register/unregister
+ * of ftrace-based kprobes under traffic crashed 6.12 in the testbed, so the
+ * probe goes on the next instruction instead: arguments and the return
+ * address are still untouched there.
+ */
+#if defined(CONFIG_X86_64) && defined(KPROBE_FLAG_FTRACE)
+#include <asm/ftrace.h>
+static inline kprobe_opcode_t *vstrace_skip_fentry(const struct kprobe *kp)
+{
+	if (kp->flags & KPROBE_FLAG_FTRACE)
+		return (kprobe_opcode_t *)((unsigned long)kp->addr + MCOUNT_INSN_SIZE);
+	return kp->addr;
+}
+#else
+static inline kprobe_opcode_t *vstrace_skip_fentry(const struct kprobe *kp)
+{
+	return kp->addr;
+}
+#endif
+
+#ifndef VSTRACE_HAVE_KTIME_GET_BOOTTIME_NS
+#define ktime_get_boottime_ns() ktime_get_boot_ns()
+#endif
+
+/*
+ * Generic netlink.  4.14 validates with a policy per op; 5.2+ with one
+ * policy per family; 6.1+ also wants resv_start_op so that new commands
+ * get strict validation.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 2, 0)
+#define VSTRACE_GENL_FAMILY_POLICY(p)	.policy = (p),
+#define VSTRACE_GENL_OP_POLICY(p)
+#else
+#define VSTRACE_GENL_FAMILY_POLICY(p)
+#define VSTRACE_GENL_OP_POLICY(p)	.policy = (p),
+#endif
+
+#ifdef VSTRACE_HAVE_GENL_RESV_START_OP
+#define VSTRACE_GENL_RESV_START_OP(op)	.resv_start_op = (op),
+#else
+#define VSTRACE_GENL_RESV_START_OP(op)
+#endif
+
+/* genl_info.extack exists since 4.12; NL_SET_ERR_MSG_ATTR since 4.15. */
+#ifndef VSTRACE_HAVE_NL_SET_ERR_MSG_ATTR
+#define NL_SET_ERR_MSG_ATTR(extack, attr, msg) NL_SET_ERR_MSG(extack, msg)
+#endif
+
+#ifndef VSTRACE_HAVE_GENL_REQ_ATTR_CHECK
+#define GENL_REQ_ATTR_CHECK(info, attr) ({				\
+	bool __missing = !(info)->attrs[attr];				\
+	if (__missing)							\
+		NL_SET_ERR_MSG((info)->extack, "missing required attribute"); \
+	__missing;							\
+})
+#endif
+
+#endif /* _VSTRACE_COMPAT_H */

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-CPU packet counters.  Handlers update their own CPU's copy without
+ * locks or atomics (they run with preemption disabled inside a kprobe);
+ * readers sum over all possible CPUs.  A reset racing with an update may
+ * lose that one update, which is accepted: it only happens at session start
+ * or on an explicit reset.
+ */
+#include <linux/cpumask.h>
+#include <linux/string.h>
+#include <linux/virtio_vsock.h>
+#include <linux/vm_sockets.h>
+#include "vstrace.h"
+
+DEFINE_PER_CPU(struct vstrace_cpu_stats, vstrace_stats);
+
+void vstrace_stats_reset(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		memset(per_cpu_ptr(&vstrace_stats, cpu), 0,
+		       sizeof(struct vstrace_cpu_stats));
+}
+
+void vstrace_stats_sum(struct vstrace_cpu_stats *sum)
+{
+	const u64 *src;
+	u64 *dst = (u64 *)sum;
+	size_t i, n = sizeof(*sum) / sizeof(u64);
+	int cpu;
+
+	BUILD_BUG_ON(sizeof(*sum) % sizeof(u64));
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		src = (const u64 *)per_cpu_ptr(&vstrace_stats, cpu);
+		for (i = 0; i < n; i++)
+			dst[i] += READ_ONCE(src[i]);
+	}
+}
+
+static bool vstrace_filtered_out(enum vstrace_transport t,
+				 const struct virtio_vsock_hdr *hdr)
+{
+	u32 cid = READ_ONCE(vstrace_session.filter_cid);
+	u32 port = READ_ONCE(vstrace_session.filter_port);
+	u32 tr = READ_ONCE(vstrace_session.filter_transport);
+
+	if (tr != VSTRACE_NR_TRANSPORTS && tr != t)
+		return true;
+	if (cid != VMADDR_CID_ANY && le64_to_cpu(hdr->src_cid) != cid &&
+	    le64_to_cpu(hdr->dst_cid) != cid)
+		return true;
+	if (port != VMADDR_PORT_ANY && le32_to_cpu(hdr->src_port) != port &&
+	    le32_to_cpu(hdr->dst_port) != port)
+		return true;
+	return false;
+}
+
+/* Count one packet crossing transport @t in direction @dir (TX or RX). */
+void vstrace_count_pkt(enum vstrace_transport t, enum vstrace_dir dir,
+		       void *pkt)
+{
+	struct vstrace_cpu_stats *s = this_cpu_ptr(&vstrace_stats);
+	const struct virtio_vsock_hdr *hdr = vstrace_pkt_hdr(pkt);
+	u16 op = le16_to_cpu(hdr->op);
+
+	if (vstrace_filtered_out(t, hdr)) {
+		s->counters[VSTRACE_CTR_FILTERED]++;
+		return;
+	}
+	if (op >= VSTRACE_NR_OPS)
+		op = VSTRACE_OP_INVALID;
+	s->packets[t][dir][op]++;
+	s->bytes[t][dir][op] += le32_to_cpu(hdr->len);
+	if (op == VSTRACE_OP_RST)
+		s->counters[VSTRACE_CTR_DROPS]++;
+}

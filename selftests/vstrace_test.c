@@ -1,0 +1,668 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vstrace.ko selftests, run inside the testbed (tools/testbed/run) as root:
+ * load/unload, exact packet counts for known traffic over vsock loopback,
+ * filters, netlink input checking, unload under traffic, and - with
+ * --nested - counts on both sides of a vhost <-> virtio link.
+ *
+ * Every test fails if the kernel logged a warning, BUG or oops meanwhile.
+ *
+ * Extra modes for the nested tests (run in the inner guest):
+ *   vstrace_test --echo-server PORT   echo every byte on one connection
+ *   vstrace_test --expect T D OP PACKETS BYTES
+ *                                     exit 0 if the module counted exactly so
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/vm_sockets.h>
+#include "kselftest_harness.h"
+#include "vstrace_nl.h"
+
+#ifndef VMADDR_CID_LOCAL
+#define VMADDR_CID_LOCAL 1
+#endif
+
+static char project[PATH_MAX];
+
+static bool in_testbed(void)
+{
+	const char *s = getenv("VSTRACE_TESTBED");
+
+	return s && !strcmp(s, "1");
+}
+
+static void ko_path(char *buf, size_t len)
+{
+	struct utsname u;
+	const char *env = getenv("VSTRACE_KO");
+
+	uname(&u);
+	if (env)
+		snprintf(buf, len, "%s", env);
+	else
+		snprintf(buf, len, "%s/build/kmod-%s/vstrace.ko", project, u.release);
+}
+
+static bool module_loaded(void)
+{
+	return access("/sys/module/vstrace", F_OK) == 0;
+}
+
+static int load_module(void)
+{
+	char path[PATH_MAX + 128];
+	int fd, ret;
+
+	if (module_loaded())
+		return 0;
+	ko_path(path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	ret = ret ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int unload_module(void)
+{
+	if (!module_loaded())
+		return 0;
+	return syscall(SYS_delete_module, "vstrace", O_NONBLOCK) ? -errno : 0;
+}
+
+/* Kernel trouble seen in dmesg: counted at setup, compared at teardown. */
+static int kernel_trouble(void)
+{
+	FILE *f = popen("dmesg 2>/dev/null | grep -cE 'WARNING:|BUG:|Oops|general protection|refcount_t|kmemleak'", "r");
+	int n = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &n) != 1)
+		n = -1;
+	pclose(f);
+	return n;
+}
+
+/* ---- vsock traffic: a ping-pong server and client ---- */
+
+static int set_timeouts(int fd, int seconds)
+{
+	struct timeval tv = { .tv_sec = seconds };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
+		return -1;
+	return 0;
+}
+
+static int xfer_all(int fd, char *buf, size_t len, bool send_it)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = send_it ? send(fd, buf + done, len - done, MSG_NOSIGNAL) :
+			      recv(fd, buf + done, len - done, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? -ECONNRESET : -errno;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int vsock_listen(unsigned int port)
+{
+	struct sockaddr_vm sa = {
+		.svm_family = AF_VSOCK,
+		.svm_cid = VMADDR_CID_ANY,
+		.svm_port = port,
+	};
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int vsock_connect(unsigned int cid, unsigned int port)
+{
+	struct sockaddr_vm sa = {
+		.svm_family = AF_VSOCK,
+		.svm_cid = cid,
+		.svm_port = port,
+	};
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	set_timeouts(fd, 30);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Echo everything received on one accepted connection until EOF. */
+static int echo_one(int lfd)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd;
+
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		return -errno;
+	set_timeouts(fd, 60);
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		if (xfer_all(fd, buf, (size_t)n, true))
+			break;
+	close(fd);
+	return 0;
+}
+
+struct server {
+	pthread_t thread;
+	int lfd;
+	unsigned int port;
+	bool forever;
+	volatile bool stop;
+};
+
+static void *server_main(void *arg)
+{
+	struct server *s = arg;
+
+	do {
+		if (echo_one(s->lfd))
+			break;
+	} while (s->forever && !s->stop);
+	return NULL;
+}
+
+static int server_start(struct server *s, unsigned int port, bool forever)
+{
+	s->lfd = vsock_listen(port);
+	if (s->lfd < 0)
+		return s->lfd;
+	s->forever = forever;
+	s->port = port;
+	s->stop = false;
+	return pthread_create(&s->thread, NULL, server_main, s) ? -EAGAIN : 0;
+}
+
+static void server_stop(struct server *s)
+{
+	int fd;
+
+	/* shutdown() does not wake a vsock accept(): connect once more. */
+	s->stop = true;
+	if (s->forever) {
+		fd = vsock_connect(VMADDR_CID_LOCAL, s->port);
+		if (fd >= 0)
+			close(fd);
+	}
+	shutdown(s->lfd, SHUT_RDWR);
+	pthread_join(s->thread, NULL);
+	close(s->lfd);
+}
+
+/* @count round trips of @size bytes each way. */
+static int ping_pong(unsigned int cid, unsigned int port, int count, size_t size)
+{
+	char *out = malloc(size), *in = malloc(size);
+	int fd, i, err = 0;
+
+	if (!out || !in) {
+		free(out);
+		free(in);
+		return -ENOMEM;
+	}
+	fd = vsock_connect(cid, port);
+	if (fd < 0) {
+		free(out);
+		free(in);
+		return fd;
+	}
+	for (i = 0; i < count && !err; i++) {
+		memset(out, 'a' + i % 26, size);
+		err = xfer_all(fd, out, size, true);
+		if (!err)
+			err = xfer_all(fd, in, size, false);
+		if (!err && memcmp(in, out, size))
+			err = -EBADMSG;
+	}
+	close(fd);
+	free(out);
+	free(in);
+	return err;
+}
+
+static unsigned int test_port(int n)
+{
+	return 20000 + (unsigned int)(getpid() % 1000) * 10 + (unsigned int)n;
+}
+
+/* ---- fixture: module loaded, netlink open, dmesg watched ---- */
+
+FIXTURE(vstrace) {
+	struct vs_nl *nl;
+	int trouble;
+};
+
+FIXTURE_SETUP(vstrace)
+{
+	int err;
+
+	if (!in_testbed())
+		SKIP(return, "needs the testbed (VSTRACE_TESTBED=1): loads a kernel module");
+	self->trouble = kernel_trouble();
+	system("modprobe vsock_loopback 2>/dev/null");
+	err = load_module();
+	ASSERT_EQ(0, err) TH_LOG("cannot load vstrace.ko: %s", strerror(-err));
+	ASSERT_EQ(0, vs_nl_open(&self->nl));
+	vs_nl_stop(self->nl);	/* a left-over session from an earlier test */
+}
+
+FIXTURE_TEARDOWN(vstrace)
+{
+	if (!in_testbed())
+		return;
+	if (self->nl) {
+		vs_nl_stop(self->nl);
+		vs_nl_close(self->nl);
+	}
+	EXPECT_EQ(self->trouble, kernel_trouble())
+		TH_LOG("the kernel logged a warning, BUG or oops (see dmesg)");
+}
+
+static const struct vs_probe_status *find_probe(const struct vs_status *st,
+						const char *point)
+{
+	for (unsigned int i = 0; i < st->nr_probes; i++)
+		if (!strcmp(st->probes[i].point, point))
+			return &st->probes[i];
+	return NULL;
+}
+
+TEST_F(vstrace, status_lists_loopback_probes)
+{
+	const struct vs_probe_status *p;
+	struct vs_status st;
+
+	ASSERT_EQ(0, vs_nl_status(self->nl, &st));
+	EXPECT_EQ(1, st.version);
+	EXPECT_FALSE(st.active);
+	p = find_probe(&st, "vsock_loopback_send_pkt");
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(p->attached);
+	p = find_probe(&st, "virtio_transport_recv_pkt");
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(p->attached);
+}
+
+/* N round trips of S bytes: exactly 2N RW packets and 2NS bytes each way. */
+static void check_rw(struct __test_metadata *_metadata, struct vs_nl *nl,
+		     int n, size_t size, unsigned int port)
+{
+	struct vs_filter f = { .cid = -1, .port = port, .transport = -1 };
+	const int L = VSTRACE_TRANSPORT_LOOPBACK;
+	struct server srv;
+	struct vs_stats s;
+
+	ASSERT_EQ(0, vs_nl_start(nl, &f)) TH_LOG("%s", vs_nl_error(nl));
+	ASSERT_EQ(0, server_start(&srv, port, false));
+	ASSERT_EQ(0, ping_pong(VMADDR_CID_LOCAL, port, n, size));
+	server_stop(&srv);
+	ASSERT_EQ(0, vs_nl_stop(nl));
+	ASSERT_EQ(0, vs_nl_stats(nl, &s));
+
+	EXPECT_EQ(2ull * n, s.packets[L][VSTRACE_DIR_TX][VSTRACE_OP_RW]);
+	EXPECT_EQ(2ull * n * size, s.bytes[L][VSTRACE_DIR_TX][VSTRACE_OP_RW]);
+	EXPECT_EQ(2ull * n, s.packets[L][VSTRACE_DIR_RX][VSTRACE_OP_RW]);
+	EXPECT_EQ(2ull * n * size, s.bytes[L][VSTRACE_DIR_RX][VSTRACE_OP_RW]);
+	EXPECT_EQ(1, s.packets[L][VSTRACE_DIR_TX][VSTRACE_OP_REQUEST]);
+	EXPECT_EQ(1, s.packets[L][VSTRACE_DIR_TX][VSTRACE_OP_RESPONSE]);
+	EXPECT_EQ(1, s.packets[L][VSTRACE_DIR_RX][VSTRACE_OP_REQUEST]);
+	/* Nothing was attributed to a transport that is not in the path. */
+	EXPECT_EQ(0, s.packets[VSTRACE_TRANSPORT_VIRTIO][VSTRACE_DIR_TX][VSTRACE_OP_RW]);
+	EXPECT_EQ(0, s.packets[VSTRACE_TRANSPORT_VHOST][VSTRACE_DIR_RX][VSTRACE_OP_RW]);
+	EXPECT_GE(s.counters[VSTRACE_CTR_PROBE_HITS], 8ull * n);
+}
+
+TEST_F(vstrace, loopback_rw_exact_1b)
+{
+	check_rw(_metadata, self->nl, 50, 1, test_port(1));
+}
+
+TEST_F(vstrace, loopback_rw_exact_64b)
+{
+	check_rw(_metadata, self->nl, 100, 64, test_port(2));
+}
+
+TEST_F(vstrace, loopback_rw_exact_4k)
+{
+	check_rw(_metadata, self->nl, 50, 4096, test_port(3));
+}
+
+TEST_F(vstrace, loopback_rw_exact_64k)
+{
+	check_rw(_metadata, self->nl, 10, 65536, test_port(4));
+}
+
+TEST_F(vstrace, port_filter_excludes_other_traffic)
+{
+	struct vs_filter f = { .cid = -1, .port = test_port(5), .transport = -1 };
+	struct server srv;
+	struct vs_stats s;
+	int t, d;
+
+	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
+	ASSERT_EQ(0, server_start(&srv, test_port(6), false));
+	ASSERT_EQ(0, ping_pong(VMADDR_CID_LOCAL, test_port(6), 20, 64));
+	server_stop(&srv);
+	ASSERT_EQ(0, vs_nl_stats(self->nl, &s));
+	for (t = 0; t < VSTRACE_NR_TRANSPORTS; t++)
+		for (d = 0; d < VSTRACE_NR_DIRS; d++)
+			EXPECT_EQ(0, s.packets[t][d][VSTRACE_OP_RW]);
+	EXPECT_GE(s.counters[VSTRACE_CTR_FILTERED], 80);
+}
+
+TEST_F(vstrace, transport_filter_excludes_loopback)
+{
+	struct vs_filter f = { .cid = -1, .port = -1,
+			       .transport = VSTRACE_TRANSPORT_VHOST };
+	struct server srv;
+	struct vs_stats s;
+
+	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
+	ASSERT_EQ(0, server_start(&srv, test_port(7), false));
+	ASSERT_EQ(0, ping_pong(VMADDR_CID_LOCAL, test_port(7), 10, 64));
+	server_stop(&srv);
+	ASSERT_EQ(0, vs_nl_stats(self->nl, &s));
+	EXPECT_EQ(0, s.packets[VSTRACE_TRANSPORT_LOOPBACK][VSTRACE_DIR_TX][VSTRACE_OP_RW]);
+	EXPECT_GE(s.counters[VSTRACE_CTR_FILTERED], 40);
+}
+
+TEST_F(vstrace, session_state_errors)
+{
+	struct vs_filter f = { .cid = -1, .port = -1, .transport = -1 };
+	struct vs_status st;
+
+	EXPECT_EQ(-ENOENT, vs_nl_stop(self->nl));
+	EXPECT_NE(NULL, strstr(vs_nl_error(self->nl), "no session"));
+	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
+	EXPECT_EQ(-EBUSY, vs_nl_start(self->nl, &f));
+	EXPECT_NE(NULL, strstr(vs_nl_error(self->nl), "already running"));
+	ASSERT_EQ(0, vs_nl_status(self->nl, &st));
+	EXPECT_TRUE(st.active);
+	EXPECT_EQ(0, vs_nl_reset(self->nl));
+	EXPECT_EQ(0, vs_nl_stop(self->nl));
+	ASSERT_EQ(0, vs_nl_status(self->nl, &st));
+	EXPECT_FALSE(st.active);
+}
+
+/* A netlink attribute, laid out by hand so it can be malformed. */
+static size_t put_attr(char *buf, uint16_t type, const void *data, uint16_t len)
+{
+	struct nlattr *a = (struct nlattr *)buf;
+
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + len;
+	memcpy(buf + NLA_HDRLEN, data, len);
+	return NLA_ALIGN(a->nla_len);
+}
+
+TEST_F(vstrace, bad_attributes_rejected)
+{
+	char buf[256] = { 0 };
+	uint32_t bad_transport = VSTRACE_NR_TRANSPORTS;
+	uint8_t small = 1;
+	uint64_t big = 1;
+	struct vs_status st;
+	size_t len;
+	int err;
+
+	/* Out of range. */
+	len = put_attr(buf, VSTRACE_A_FILTER_TRANSPORT, &bad_transport, 4);
+	EXPECT_EQ(-EINVAL, vs_nl_raw(self->nl, VSTRACE_CMD_START, buf, len));
+	EXPECT_NE(NULL, strstr(vs_nl_error(self->nl), "transport"));
+	/* Wrong type: a u8 where a u32 belongs. */
+	len = put_attr(buf, VSTRACE_A_FILTER_PORT, &small, 1);
+	err = vs_nl_raw(self->nl, VSTRACE_CMD_START, buf, len);
+	EXPECT_TRUE(err == -EINVAL || err == -ERANGE) TH_LOG("got %d", err);
+	/* Oversized: a u64 where a u32 belongs (strict validation). */
+	len = put_attr(buf, VSTRACE_A_FILTER_CID, &big, 8);
+	EXPECT_EQ(-EINVAL, vs_nl_raw(self->nl, VSTRACE_CMD_START, buf, len));
+	/* Unknown attribute type. */
+	len = put_attr(buf, VSTRACE_A_MAX + 5, &bad_transport, 4);
+	EXPECT_NE(0, vs_nl_raw(self->nl, VSTRACE_CMD_START, buf, len));
+	/* Unknown command. */
+	EXPECT_NE(0, vs_nl_raw(self->nl, VSTRACE_CMD_MAX + 1, NULL, 0));
+	/* None of this started a session, and the module still answers. */
+	ASSERT_EQ(0, vs_nl_status(self->nl, &st));
+	EXPECT_FALSE(st.active);
+}
+
+TEST_F(vstrace, unprivileged_caller_refused)
+{
+	pid_t pid = fork();
+	int status;
+
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct vs_filter f = { .cid = -1, .port = -1, .transport = -1 };
+		struct vs_status st;
+		struct vs_nl *nl;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		if (vs_nl_open(&nl))
+			_exit(11);
+		if (vs_nl_start(nl, &f) != -EPERM)
+			_exit(12);
+		if (vs_nl_reset(nl) != -EPERM)
+			_exit(13);
+		if (vs_nl_stop(nl) != -EPERM)
+			_exit(14);
+		/* Reading is allowed. */
+		if (vs_nl_status(nl, &st))
+			_exit(15);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("step %d failed", WEXITSTATUS(status));
+}
+
+struct traffic {
+	pthread_t thread;
+	unsigned int port;
+	volatile bool stop;
+	int rounds;
+	int err;
+};
+
+static void *traffic_main(void *arg)
+{
+	struct traffic *t = arg;
+
+	while (!t->stop && !t->err) {
+		t->err = ping_pong(VMADDR_CID_LOCAL, t->port, 20, 512);
+		t->rounds++;
+	}
+	return NULL;
+}
+
+/* Load/unload cycles while a session counts live traffic. */
+TEST_F_TIMEOUT(vstrace, unload_reload_under_traffic, 600)
+{
+	struct vs_filter f = { .cid = -1, .port = -1, .transport = -1 };
+	const char *env = getenv("VSTRACE_CYCLES");
+	int cycles = env ? atoi(env) : 20;
+	struct traffic tr = { .port = test_port(8) };
+	struct server srv;
+	int i;
+
+	ASSERT_EQ(0, server_start(&srv, tr.port, true));
+	ASSERT_EQ(0, pthread_create(&tr.thread, NULL, traffic_main, &tr));
+	for (i = 0; i < cycles; i++) {
+		ASSERT_EQ(0, vs_nl_start(self->nl, &f)) TH_LOG("cycle %d", i);
+		usleep(20000);
+		vs_nl_close(self->nl);
+		self->nl = NULL;
+		ASSERT_EQ(0, unload_module()) TH_LOG("cycle %d: rmmod", i);
+		ASSERT_EQ(0, load_module()) TH_LOG("cycle %d: insmod", i);
+		ASSERT_EQ(0, vs_nl_open(&self->nl));
+		if (getenv("VSTRACE_DEBUG"))
+			TH_LOG("cycle %d done, %d traffic rounds", i, tr.rounds);
+	}
+	tr.stop = true;
+	pthread_join(tr.thread, NULL);
+	server_stop(&srv);
+	EXPECT_EQ(0, tr.err) TH_LOG("traffic broke: %s", strerror(-tr.err));
+	EXPECT_GT(tr.rounds, 0);
+}
+
+/* ---- nested: vhost in the outer VM, virtio guest driver in the inner ---- */
+
+static int guest(const char *fmt, ...)
+{
+	char cmd[2048], line[PATH_MAX + 2200];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof(line), "%s/tools/testbed/guest sh -c '%s'", project, cmd);
+	st = system(line);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST_F(vstrace, nested_vhost_and_virtio_count_both_sides)
+{
+	const char *cid_env = getenv("VSTRACE_GUEST_CID");
+	struct vs_filter f = { .cid = -1, .port = -1, .transport = -1 };
+	const int V = VSTRACE_TRANSPORT_VHOST;
+	const int n = 20, size = 256;
+	unsigned int cid, port = test_port(9);
+	struct vs_stats s;
+
+	if (!cid_env)
+		SKIP(return, "no inner guest (tools/testbed/run --nested)");
+	cid = (unsigned int)atoi(cid_env);
+	f.port = port;
+	ASSERT_EQ(0, guest("modprobe vmw_vsock_virtio_transport; insmod %s/build/kmod-$(uname -r)/vstrace.ko 2>/dev/null; "
+			   "%s/user/vstrace stop >/dev/null 2>&1; %s/user/vstrace start --port %u && "
+			   "(%s/selftests/vstrace_test --echo-server %u >/dev/null 2>&1 &)",
+			   project, project, project, port, project, port));
+	usleep(500000);
+	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
+	ASSERT_EQ(0, ping_pong(cid, port, n, size));
+	ASSERT_EQ(0, vs_nl_stop(self->nl));
+	ASSERT_EQ(0, vs_nl_stats(self->nl, &s));
+	/* Host side: every RW packet crossed vhost once each way. */
+	EXPECT_EQ(n, s.packets[V][VSTRACE_DIR_TX][VSTRACE_OP_RW]);
+	EXPECT_EQ(n * size, s.bytes[V][VSTRACE_DIR_TX][VSTRACE_OP_RW]);
+	EXPECT_EQ(n, s.packets[V][VSTRACE_DIR_RX][VSTRACE_OP_RW]);
+	EXPECT_EQ(n * size, s.bytes[V][VSTRACE_DIR_RX][VSTRACE_OP_RW]);
+	/* Guest side: the same packets through the virtio guest driver. */
+	EXPECT_EQ(0, guest("%s/selftests/vstrace_test --expect virtio rx RW %d %d",
+			   project, n, n * size));
+	EXPECT_EQ(0, guest("%s/selftests/vstrace_test --expect virtio tx RW %d %d",
+			   project, n, n * size));
+	guest("%s/user/vstrace stop; %s/user/vstrace show", project, project);
+}
+
+/* ---- helper modes for the inner guest ---- */
+
+static int echo_server_main(unsigned int port)
+{
+	int lfd = vsock_listen(port);
+
+	if (lfd < 0) {
+		fprintf(stderr, "echo-server: listen on port %u: %s\n", port, strerror(-lfd));
+		return 1;
+	}
+	echo_one(lfd);
+	close(lfd);
+	return 0;
+}
+
+static int expect_main(char **argv)
+{
+	int t = vs_transport_parse(argv[0]), d = -1, op = -1;
+	unsigned long long pk = strtoull(argv[3], NULL, 0);
+	unsigned long long by = strtoull(argv[4], NULL, 0);
+	struct vs_stats s;
+	struct vs_nl *nl;
+
+	for (int i = 0; i < VSTRACE_NR_DIRS; i++)
+		if (!strcmp(argv[1], vs_dir_names[i]))
+			d = i;
+	for (int i = 0; i < VSTRACE_NR_OPS; i++)
+		if (!strcmp(argv[2], vs_op_names[i]))
+			op = i;
+	if (t < 0 || d < 0 || op < 0) {
+		fprintf(stderr, "expect: bad transport, dir or op\n");
+		return 2;
+	}
+	if (vs_nl_open(&nl) || vs_nl_stats(nl, &s)) {
+		fprintf(stderr, "expect: cannot read the module's counters\n");
+		return 1;
+	}
+	vs_nl_close(nl);
+	if (s.packets[t][d][op] != pk || s.bytes[t][d][op] != by) {
+		fprintf(stderr, "expect: %s %s %s: got %llu packets %llu bytes, want %llu %llu\n",
+			argv[0], argv[1], argv[2],
+			(unsigned long long)s.packets[t][d][op],
+			(unsigned long long)s.bytes[t][d][op], pk, by);
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		/* The project is the parent of selftests/. */
+		snprintf(project, sizeof(project), "%s", dirname(dirname(self)));
+	}
+	if (argc == 3 && !strcmp(argv[1], "--echo-server"))
+		return echo_server_main((unsigned int)atoi(argv[2]));
+	if (argc == 7 && !strcmp(argv[1], "--expect"))
+		return expect_main(argv + 2);
+	return test_harness_run(argc, argv);
+}
