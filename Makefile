@@ -94,7 +94,7 @@ bpf:
 
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -rf $(BUILD) $(LIB) user/lib/*.o $(TOOL_BINS) $(SELFTEST_BINS) bpf/*.o user/*.skel.h
+	$(Q)rm -rf $(BUILD)/kmod-* $(BUILD)/bpf $(LIB) user/lib/*.o $(TOOL_BINS) $(SELFTEST_BINS) bpf/*.o user/*.skel.h
 
 install-deps:
 	tools/setup
