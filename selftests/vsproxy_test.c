@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -69,33 +70,41 @@ static const char *proxy_path(void)
 	return path;
 }
 
-/* Byte at offset off of stream seed: any loss or reordering shows. */
-static inline uint8_t pattern(uint64_t seed, uint64_t off)
+/* Stream seed, bytes 8 * blk .. 8 * blk + 7: any loss or reordering shows. */
+static inline uint64_t pattern_word(uint64_t seed, uint64_t blk)
 {
-	uint64_t h = (off >> 3) * 0x9E3779B97F4A7C15ULL ^ seed;
+	uint64_t h = blk * 0x9E3779B97F4A7C15ULL ^ seed;
 
 	h ^= h >> 29;
 	h *= 0xBF58476D1CE4E5B9ULL;
 	h ^= h >> 32;
-	return (uint8_t)(h >> ((off & 7) * 8));
+	return h;
 }
 
 static void pattern_fill(uint8_t *buf, size_t len, uint64_t seed, uint64_t off)
 {
+	uint64_t w = pattern_word(seed, off >> 3);
 	size_t i;
 
-	for (i = 0; i < len; i++)
-		buf[i] = pattern(seed, off + i);
+	for (i = 0; i < len; i++, off++) {
+		if (!(off & 7))
+			w = pattern_word(seed, off >> 3);
+		buf[i] = (uint8_t)(w >> ((off & 7) * 8));
+	}
 }
 
 /* Offset of the first mismatch, or -1. */
 static int64_t pattern_check(const uint8_t *buf, size_t len, uint64_t seed, uint64_t off)
 {
+	uint64_t w = pattern_word(seed, off >> 3);
 	size_t i;
 
-	for (i = 0; i < len; i++)
-		if (buf[i] != pattern(seed, off + i))
-			return off + i;
+	for (i = 0; i < len; i++, off++) {
+		if (!(off & 7))
+			w = pattern_word(seed, off >> 3);
+		if (buf[i] != (uint8_t)(w >> ((off & 7) * 8)))
+			return off;
+	}
 	return -1;
 }
 
@@ -464,7 +473,10 @@ static int proxy_startv(struct proxy *p, char *const args[])
 	if (p->pid < 0)
 		return -1;
 	if (!p->pid) {
+		/* Never outlive the test, whichever way it ends. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(fd, STDERR_FILENO);
+		dup2(open("/dev/null", O_WRONLY), STDOUT_FILENO);
 		execv(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -1052,7 +1064,9 @@ static int run_proxy(char *const args[], char *err, size_t errlen)
 		for (i = 0; args[i]; i++)
 			argv[i + 1] = args[i];
 		argv[i + 1] = NULL;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(fd, STDERR_FILENO);
+		dup2(open("/dev/null", O_WRONLY), STDOUT_FILENO);
 		execv(argv[0], argv);
 		_exit(127);
 	}

@@ -203,6 +203,7 @@ struct vsp_side {
 	uint8_t idx;			/* 0 client, 1 target */
 	bool tcp;
 	bool readable, writable;
+	bool hup;			/* peer closed or failed: read to the end */
 	bool eof;			/* read returned 0 */
 	bool shut_wr;			/* we shut down its write side */
 };

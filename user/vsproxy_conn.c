@@ -410,6 +410,8 @@ static int pump(struct vsp_conn *c, int i)
 
 		if (src->readable && !src->eof &&
 		    (!dir_has_store(d) || dir_queued(d) < dir_cap(c, d))) {
+			bool drained;
+
 			if (!dir_has_store(d) && dir_acquire(c, d)) {
 				STAT_ADD(c->loop->stats.errors[VSP_E_NOMEM], 1);
 				p_err("conn %llu: no buffer: %s", (unsigned long long)c->id,
@@ -417,15 +419,13 @@ static int pump(struct vsp_conn *c, int i)
 				conn_close(c, true, true);
 				return PUMP_CLOSED;
 			}
-			bool drained;
-
 			n = dir_fill(c, d, src->fd, &drained);
 			if (n > 0) {
 				if (d->buf)
 					d->len += n;
 				else
 					d->plen += n;
-				if (drained)
+				if (drained && !src->hup)
 					src->readable = false;
 				STAT_ADD(c->loop->stats.queued[i], n);
 				progress = true;
@@ -531,6 +531,9 @@ void vsp_conn_event(struct vsp_side *s, uint32_t events)
 	}
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		s->readable = true;
+	/* The EOF or error is already queued: no later edge will say so. */
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		s->hup = true;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		s->writable = true;
 	vsp_conn_run(c);
