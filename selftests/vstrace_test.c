@@ -149,6 +149,10 @@ static int vsock_listen(unsigned int port)
 	return fd;
 }
 
+/*
+ * Connect, retrying while the peer has no listener yet (RST) or is too slow
+ * to answer (a nested guest under emulation): up to 120 s in all.
+ */
 static int vsock_connect(unsigned int cid, unsigned int port)
 {
 	struct sockaddr_vm sa = {
@@ -156,18 +160,25 @@ static int vsock_connect(unsigned int cid, unsigned int port)
 		.svm_cid = cid,
 		.svm_port = port,
 	};
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval connect_timeout = { .tv_sec = 30 };
+	int fd, err, tries;
 
-	if (fd < 0)
-		return -errno;
-	set_timeouts(fd, 30);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int err = -errno;
-
+	for (tries = 0; tries < 240; tries++) {
+		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		set_timeouts(fd, 30);
+		setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT,
+			   &connect_timeout, sizeof(connect_timeout));
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return fd;
+		err = -errno;
 		close(fd);
-		return err;
+		if (err != -ECONNRESET && err != -ETIMEDOUT)
+			break;
+		usleep(500000);
 	}
-	return fd;
+	return err;
 }
 
 /* Echo everything received on one accepted connection until EOF. */
@@ -567,7 +578,7 @@ static int guest(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-TEST_F(vstrace, nested_vhost_and_virtio_count_both_sides)
+TEST_F_TIMEOUT(vstrace, nested_vhost_and_virtio_count_both_sides, 900)
 {
 	const char *cid_env = getenv("VSTRACE_GUEST_CID");
 	struct vs_filter f = { .cid = -1, .port = -1, .transport = -1 };
@@ -584,7 +595,6 @@ TEST_F(vstrace, nested_vhost_and_virtio_count_both_sides)
 			   "%s/user/vstrace stop >/dev/null 2>&1; %s/user/vstrace start --port %u && "
 			   "(%s/selftests/vstrace_test --echo-server %u >/dev/null 2>&1 &)",
 			   project, project, project, port, project, port));
-	usleep(500000);
 	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
 	ASSERT_EQ(0, ping_pong(cid, port, n, size));
 	ASSERT_EQ(0, vs_nl_stop(self->nl));
