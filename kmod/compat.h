@@ -35,14 +35,21 @@ static inline struct virtio_vsock_hdr *vstrace_pkt_hdr(void *pkt)
 {
 	return virtio_vsock_hdr((struct sk_buff *)pkt);
 }
-/* virtio_transport_recv_pkt(struct virtio_transport *t, struct sk_buff *skb) */
-#define VSTRACE_RECV_PKT_ARG	2
 #else
 static inline struct virtio_vsock_hdr *vstrace_pkt_hdr(void *pkt)
 {
 	return &((struct virtio_vsock_pkt *)pkt)->hdr;
 }
-/* virtio_transport_recv_pkt(struct virtio_vsock_pkt *pkt) (4.14) */
+#endif
+
+/*
+ * virtio_transport_recv_pkt(struct virtio_transport *t, pkt) since 5.5, and
+ * in later 4.14 stable releases too (4.14.325 has it); plain
+ * virtio_transport_recv_pkt(pkt) in 4.14.0.  Kbuild reads the prototype.
+ */
+#ifdef VSTRACE_HAVE_RECV_PKT_TRANSPORT
+#define VSTRACE_RECV_PKT_ARG	2
+#else
 #define VSTRACE_RECV_PKT_ARG	1
 #endif
 
@@ -101,7 +108,12 @@ static inline unsigned long vstrace_entry_ret_addr(struct pt_regs *regs)
  * probe goes on the next instruction instead: arguments and the return
  * address are still untouched there.
  */
-#if defined(CONFIG_X86_64) && defined(KPROBE_FLAG_FTRACE)
+/*
+ * KPROBE_FLAG_FTRACE is defined on every version, but only set (and
+ * MCOUNT_INSN_SIZE only defined) where kprobes can use ftrace: 4.14's enclave
+ * build has no ftrace at all.
+ */
+#if defined(CONFIG_X86_64) && defined(CONFIG_KPROBES_ON_FTRACE)
 #include <asm/ftrace.h>
 static inline kprobe_opcode_t *vstrace_skip_fentry(const struct kprobe *kp)
 {
