@@ -89,8 +89,7 @@ selftests/%_test: selftests/%_test.c selftests/kselftest_harness.h $(LIB)
 selftests: $(SELFTEST_BINS)
 
 # ---- eBPF ----
-bpf:
-	@:
+include bpf/Makefile.inc
 
 clean:
 	$(call msg,CLEAN,)
