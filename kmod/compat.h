@@ -165,4 +165,59 @@ static inline kprobe_opcode_t *vstrace_skip_fentry(const struct kprobe *kp)
 })
 #endif
 
+/* ---- Stage probes: latency histograms and in-flight tracking ---- */
+
+/* A kretprobe instance's kretprobe: get_kretprobe() since 5.11. */
+#ifdef VSTRACE_HAVE_GET_KRETPROBE
+static inline struct kretprobe *vstrace_kretprobe_of(struct kretprobe_instance *ri)
+{
+	return get_kretprobe(ri);
+}
+#else
+static inline struct kretprobe *vstrace_kretprobe_of(struct kretprobe_instance *ri)
+{
+	return ri->rp;
+}
+#endif
+
+/* The fifth argument at a function's entry (virtqueue_add_sgs()'s data). */
+#if defined(CONFIG_X86_64)
+static inline unsigned long vstrace_arg5(struct pt_regs *regs)
+{
+	return regs->r8;
+}
+#elif defined(CONFIG_ARM64)
+static inline unsigned long vstrace_arg5(struct pt_regs *regs)
+{
+	return regs->regs[4];
+}
+#endif
+
+/* Building a packet: alloc_pkt (pkt) before the sk_buff conversion. */
+#ifdef VSTRACE_HAVE_VSOCK_SKB
+#define VSTRACE_SYM_ALLOC_PKT	"virtio_transport_alloc_skb"
+#else
+#define VSTRACE_SYM_ALLOC_PKT	"virtio_transport_alloc_pkt"
+#endif
+
+/*
+ * The stream socket's recvmsg: vsock_connectible_recvmsg() since 5.14
+ * (SOCK_SEQPACKET support), vsock_stream_recvmsg() before.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 14, 0)
+#define VSTRACE_SYM_RECVMSG	"vsock_connectible_recvmsg"
+#else
+#define VSTRACE_SYM_RECVMSG	"vsock_stream_recvmsg"
+#endif
+
+/*
+ * Data ready on a vsock socket: virtio transports call vsock_data_ready()
+ * where it exists, else sk->sk_data_ready() (sock_def_readable) directly;
+ * the probe table falls back at load time.
+ */
+#define VSTRACE_SYM_DATA_READY			"vsock_data_ready"
+#define VSTRACE_SYM_DATA_READY_FALLBACK		"sock_def_readable"
+
+/* ---- end of stage probes ---- */
+
 #endif /* _VSTRACE_COMPAT_H */

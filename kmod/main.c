@@ -5,18 +5,32 @@
  * Implementation notes.
  *
  * Objects: one global session (struct vstrace_session), per-CPU counters
- * (struct vstrace_cpu_stats), and a static table of kprobes (probes.c).
- * Nothing is allocated per packet.
+ * (struct vstrace_cpu_stats, stats.c), per-CPU latency histograms per
+ * (stage, dir, transport) (hist.c), the in-flight table of intervals that
+ * span two probes (inflight.c), and a static table of kprobes and
+ * kretprobes (probes.c) whose handlers are in stages_{core,virtio,vhost}.c.
+ * Nothing is allocated per packet: the histograms and the in-flight table
+ * are allocated at load and freed at unload.
  *
  * Locking: vstrace_session_lock (a mutex) serialises the netlink commands
  * and probe (un)registration.  Probe handlers never take it: they read the
  * session's active flag and filters with READ_ONCE and update only their
- * own CPU's counters.  There is no nested locking.
+ * own CPU's counters and histograms.  The only lock handlers take is one
+ * in-flight bucket lock (raw spinlock, IRQs off), with nothing nested
+ * inside it; the reset takes the same bucket locks one at a time, under
+ * vstrace_session_lock:
  *
- * Lifetime: probes are registered before the netlink family, so a command
- * never sees a half-built table; exit unregisters the family first, then
- * the probes (unregister_kprobe waits for running handlers), then frees.
- * The module never depends on ftrace: plain kprobes only.
+ *	mutex_lock(&vstrace_session_lock);
+ *	raw_spin_lock_irqsave(&bucket->lock, flags);
+ *
+ * Lifetime: the histograms and the in-flight table exist before the first
+ * probe and outlive the last one; probes are registered before the netlink
+ * family, so a command never sees a half-built table; exit unregisters the
+ * family first, then the probes (unregister_k(ret)probe waits for running
+ * handlers), then frees.  The module never depends on ftrace: kprobes are
+ * placed after the ftrace call site; kretprobes, which must sit on the
+ * first instruction, are ftrace-based where the kernel has
+ * KPROBES_ON_FTRACE, and plain elsewhere (4.14 enclaves).
  */
 #include <linux/module.h>
 #include <linux/vm_sockets.h>
@@ -35,9 +49,15 @@ static int __init vstrace_init(void)
 	unsigned int i, attached = 0;
 	int err;
 
-	err = vstrace_probes_init();
+	err = vstrace_hist_init();
 	if (err)
 		return err;
+	err = vstrace_inflight_init();
+	if (err)
+		goto err_hist;
+	err = vstrace_probes_init();
+	if (err)
+		goto err_inflight;
 
 	/* ORDER: the family goes last, once everything it reads exists. */
 	err = vstrace_netlink_init();
@@ -58,6 +78,10 @@ static int __init vstrace_init(void)
 
 err_probes:
 	vstrace_probes_exit();
+err_inflight:
+	vstrace_inflight_exit();
+err_hist:
+	vstrace_hist_exit();
 	return err;
 }
 
@@ -65,6 +89,8 @@ static void __exit vstrace_exit(void)
 {
 	vstrace_netlink_exit();
 	vstrace_probes_exit();
+	vstrace_inflight_exit();
+	vstrace_hist_exit();
 }
 
 module_init(vstrace_init);

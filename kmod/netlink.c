@@ -32,6 +32,8 @@ static int vstrace_put_probe(struct sk_buff *skb, unsigned int i)
 	if (!nest)
 		return -EMSGSIZE;
 	if (nla_put_string(skb, VSTRACE_PROBE_A_POINT, info.point) ||
+	    (info.fallback &&
+	     nla_put_string(skb, VSTRACE_PROBE_A_FALLBACK, info.fallback)) ||
 	    nla_put_u8(skb, VSTRACE_PROBE_A_ATTACHED, info.attached) ||
 	    nla_put_u64_64bit(skb, VSTRACE_PROBE_A_HITS, info.hits,
 			      VSTRACE_A_PAD) ||
@@ -104,17 +106,56 @@ out_free:
 
 /*
  * GET_STATS dump: one message per non-zero (transport, dir, op) packet
- * counter, then one per scalar counter.  cb->args[0] is the next item.
+ * counter, then one per scalar counter, then one per non-empty histogram.
+ * cb->args[0] is the next item.
  */
 #define VSTRACE_NR_PKT_ITEMS \
 	(VSTRACE_NR_TRANSPORTS * VSTRACE_PKT_DIRS * VSTRACE_NR_OPS)
+#define VSTRACE_NR_HIST_ITEMS \
+	(VSTRACE_NR_STAGES * VSTRACE_NR_DIRS * VSTRACE_NR_TRANSPORTS)
+#define VSTRACE_HIST_ITEM0	(VSTRACE_NR_PKT_ITEMS + VSTRACE_NR_COUNTERS)
+
+/* A histogram message: its buckets alone are 4.3 KiB. */
+#define VSTRACE_HIST_MSG_SIZE \
+	NLMSG_ALIGN(NLMSG_HDRLEN + GENL_HDRLEN + 6 * nla_total_size_64bit(8) + \
+		    nla_total_size_64bit(sizeof(u64) * VSTRACE_HIST_BUCKETS))
+
+/* Dump buffers must hold a histogram message, more than NLMSG_GOODSIZE. */
+static int vstrace_nl_get_stats_start(struct netlink_callback *cb)
+{
+	cb->min_dump_alloc = max_t(u32, cb->min_dump_alloc,
+				   VSTRACE_HIST_MSG_SIZE);
+	return 0;
+}
+
+static int vstrace_put_hist_item(struct sk_buff *skb, long item,
+				 struct vstrace_hist *h)
+{
+	long i = item - VSTRACE_HIST_ITEM0;
+	int t = i % VSTRACE_NR_TRANSPORTS;
+	int dir = (i / VSTRACE_NR_TRANSPORTS) % VSTRACE_NR_DIRS;
+	int stage = i / (VSTRACE_NR_TRANSPORTS * VSTRACE_NR_DIRS);
+
+	if (!vstrace_hist_sum(stage, dir, t, h))
+		return 1;
+	if (nla_put_u32(skb, VSTRACE_A_STAGE, stage) ||
+	    nla_put_u32(skb, VSTRACE_A_DIR, dir) ||
+	    nla_put_u32(skb, VSTRACE_A_TRANSPORT, t) ||
+	    nla_put_64bit(skb, VSTRACE_A_HIST, sizeof(h->buckets), h->buckets,
+			  VSTRACE_A_PAD) ||
+	    nla_put_u64_64bit(skb, VSTRACE_A_HIST_SUM, h->sum, VSTRACE_A_PAD) ||
+	    nla_put_u64_64bit(skb, VSTRACE_A_HIST_MAX, h->max, VSTRACE_A_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
 
 static int vstrace_put_stat_item(struct sk_buff *skb,
 				 struct netlink_callback *cb,
-				 const struct vstrace_cpu_stats *sum, long item)
+				 const struct vstrace_cpu_stats *sum,
+				 struct vstrace_hist *h, long item)
 {
 	void *hdr;
-	int t, dir, op, ctr;
+	int t, dir, op, ctr, err;
 
 	if (item < VSTRACE_NR_PKT_ITEMS) {
 		op = item % VSTRACE_NR_OPS;
@@ -137,11 +178,20 @@ static int vstrace_put_stat_item(struct sk_buff *skb,
 		    nla_put_u64_64bit(skb, VSTRACE_A_BYTES,
 				      sum->bytes[t][dir][op], VSTRACE_A_PAD))
 			goto err_cancel;
-	} else {
+	} else if (item < VSTRACE_HIST_ITEM0) {
 		ctr = item - VSTRACE_NR_PKT_ITEMS;
 		if (nla_put_u32(skb, VSTRACE_A_COUNTER, ctr) ||
 		    nla_put_u64_64bit(skb, VSTRACE_A_VALUE, sum->counters[ctr],
 				      VSTRACE_A_PAD))
+			goto err_cancel;
+	} else {
+		err = vstrace_put_hist_item(skb, item, h);
+		if (err > 0) {
+			/* Empty: no message. */
+			genlmsg_cancel(skb, hdr);
+			return 0;
+		}
+		if (err)
 			goto err_cancel;
 	}
 	genlmsg_end(skb, hdr);
@@ -155,17 +205,23 @@ err_cancel:
 static int vstrace_nl_get_stats_dumpit(struct sk_buff *skb,
 				       struct netlink_callback *cb)
 {
-	const long nr_items = VSTRACE_NR_PKT_ITEMS + VSTRACE_NR_COUNTERS;
+	const long nr_items = VSTRACE_HIST_ITEM0 + VSTRACE_NR_HIST_ITEMS;
 	struct vstrace_cpu_stats *sum;
+	struct vstrace_hist *h;
 	long item;
 
 	sum = kmalloc(sizeof(*sum), GFP_KERNEL);
-	if (!sum)
+	h = kmalloc(sizeof(*h), GFP_KERNEL);
+	if (!sum || !h) {
+		kfree(sum);
+		kfree(h);
 		return -ENOMEM;
+	}
 	vstrace_stats_sum(sum);
 	for (item = cb->args[0]; item < nr_items; item++)
-		if (vstrace_put_stat_item(skb, cb, sum, item))
+		if (vstrace_put_stat_item(skb, cb, sum, h, item))
 			break;
+	kfree(h);
 	kfree(sum);
 	cb->args[0] = item;
 	return skb->len;
@@ -197,6 +253,8 @@ static int vstrace_nl_start_doit(struct sk_buff *skb, struct genl_info *info)
 	/* Modules loaded since the last attempt may now have the points. */
 	vstrace_probes_retry();
 	vstrace_stats_reset();
+	vstrace_hist_reset();
+	vstrace_inflight_reset();
 	s->filter_cid = attrs[VSTRACE_A_FILTER_CID] ?
 		nla_get_u32(attrs[VSTRACE_A_FILTER_CID]) : VMADDR_CID_ANY;
 	s->filter_port = attrs[VSTRACE_A_FILTER_PORT] ?
@@ -238,6 +296,8 @@ static int vstrace_nl_reset_doit(struct sk_buff *skb, struct genl_info *info)
 
 	mutex_lock(&vstrace_session_lock);
 	vstrace_stats_reset();
+	vstrace_hist_reset();
+	vstrace_inflight_reset();
 	if (s->active) {
 		s->start_real_ns = ktime_get_real_ns();
 		s->start_ns = ktime_get_boottime_ns();
@@ -254,6 +314,7 @@ static const struct genl_ops vstrace_genl_ops[] = {
 	},
 	{
 		.cmd	= VSTRACE_CMD_GET_STATS,
+		.start	= vstrace_nl_get_stats_start,
 		.dumpit	= vstrace_nl_get_stats_dumpit,
 		VSTRACE_GENL_OP_POLICY(vstrace_policy)
 	},

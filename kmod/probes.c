@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The probe table: one kprobe per traced function, with the transport it
- * belongs to and what it records.
+ * The probe table: one kprobe or kretprobe per traced function, with the
+ * transport it belongs to and the handlers (stages_*.c) that record it.
  *
  * Transports are told apart by which function fires (4.14 has a single
  * global transport and no vsk->transport).  virtio_transport_recv_pkt() is
@@ -11,7 +11,14 @@
  *
  * Probes are registered at load; a point that is missing (its module not
  * loaded, or inlined by the compiler) is reported then and retried at every
- * session start.  All registration happens under vstrace_session_lock.
+ * session start.  A point with a fallback neighbour (Debian inlines some
+ * statics) uses it when the point itself is missing, and says so.  All
+ * registration happens under vstrace_session_lock.
+ *
+ * Plain kprobes sit just after the entry's ftrace call site (see
+ * vstrace_skip_fentry()), so they never run through ftrace.  A kretprobe
+ * must sit on the function's first instruction, which on kernels with
+ * KPROBES_ON_FTRACE is the ftrace call site: there it is ftrace-based.
  */
 #include <linux/kallsyms.h>
 #include <linux/kernel.h>
@@ -21,122 +28,21 @@
 #include <linux/string.h>
 #include "vstrace.h"
 
-struct vstrace_probe {
-	const char *symbol;
-	enum vstrace_transport transport;	/* for send_pkt points */
-	kprobe_pre_handler_t handler;
-	struct kprobe kp;
-	bool attached;		/* under vstrace_session_lock */
-	int error;		/* last register_kprobe() result */
-	u64 __percpu *hits;
-};
-
-/* Account the handler's own cost, so the overhead can be reported. */
-static void vstrace_account(struct vstrace_probe *p, u64 t0)
-{
-	struct vstrace_cpu_stats *s = this_cpu_ptr(&vstrace_stats);
-
-	this_cpu_inc(*p->hits);
-	s->counters[VSTRACE_CTR_PROBE_HITS]++;
-	s->counters[VSTRACE_CTR_PROBE_NS] += ktime_get_ns() - t0;
-}
-
-static int vstrace_send_pkt_pre(struct kprobe *kp, struct pt_regs *regs)
-{
-	struct vstrace_probe *p = container_of(kp, struct vstrace_probe, kp);
-	u64 t0;
-
-	if (!READ_ONCE(vstrace_session.active))
-		return 0;
-	t0 = ktime_get_ns();
-	vstrace_count_pkt(p->transport, VSTRACE_DIR_TX,
-			  (void *)vstrace_arg(regs, 1));
-	vstrace_account(p, t0);
-	return 0;
-}
-
-/* Callers of virtio_transport_recv_pkt() and the transport each implies. */
-static const struct {
-	const char *caller;
-	enum vstrace_transport transport;
-} vstrace_rx_callers[] = {
-	{ "vsock_loopback_work",	VSTRACE_TRANSPORT_LOOPBACK },
-	{ "virtio_transport_rx_work",	VSTRACE_TRANSPORT_VIRTIO },
-	{ "vhost_vsock_handle_tx_kick",	VSTRACE_TRANSPORT_VHOST },
-};
-
-#define VSTRACE_CALLSITE_CACHE	8
-#define VSTRACE_TRANSPORT_UNKNOWN	VSTRACE_NR_TRANSPORTS
-
 /*
- * Return address -> transport.  A slot is claimed with cmpxchg on @ret, then
- * @transport1 (transport + 1) is published; a reader that finds @ret but not
- * yet @transport1 resolves the slow way.
+ * Return probes in flight per point.  4.14's default on PREEMPT_NONE is
+ * only the number of CPUs; the dequeue and recv_pkt points sleep with an
+ * instance held, one per waiting reader.
  */
-static struct {
-	unsigned long ret;
-	int transport1;
-} vstrace_callsites[VSTRACE_CALLSITE_CACHE];
+#define VSTRACE_MAXACTIVE	(64 + 8 * num_possible_cpus())
 
-static int vstrace_resolve_caller(unsigned long ret)
-{
-	char name[KSYM_SYMBOL_LEN];
-	int i, t1, t = VSTRACE_TRANSPORT_UNKNOWN;
-
-	for (i = 0; i < VSTRACE_CALLSITE_CACHE; i++) {
-		unsigned long r = READ_ONCE(vstrace_callsites[i].ret);
-
-		if (r == ret) {
-			t1 = READ_ONCE(vstrace_callsites[i].transport1);
-			if (t1)
-				return t1 - 1;
-			break;
-		}
-		if (!r)
-			break;
-	}
-
-	/*
-	 * Slow path, once per call site: "%ps" prints the name without offset,
-	 * followed by " [module]" for module code.
-	 */
-	snprintf(name, sizeof(name), "%ps", (void *)ret);
-	name[strcspn(name, " ")] = '\0';
-	for (i = 0; i < ARRAY_SIZE(vstrace_rx_callers); i++)
-		if (!strcmp(name, vstrace_rx_callers[i].caller))
-			t = vstrace_rx_callers[i].transport;
-
-	for (i = 0; i < VSTRACE_CALLSITE_CACHE; i++) {
-		unsigned long old = cmpxchg(&vstrace_callsites[i].ret, 0, ret);
-
-		if (!old) {
-			WRITE_ONCE(vstrace_callsites[i].transport1, t + 1);
-			break;
-		}
-		if (old == ret)
-			break;
-	}
-	return t;
-}
-
-static int vstrace_recv_pkt_pre(struct kprobe *kp, struct pt_regs *regs)
-{
-	struct vstrace_probe *p = container_of(kp, struct vstrace_probe, kp);
-	u64 t0;
-	int t;
-
-	if (!READ_ONCE(vstrace_session.active))
-		return 0;
-	t0 = ktime_get_ns();
-	t = vstrace_resolve_caller(vstrace_entry_ret_addr(regs));
-	if (t != VSTRACE_TRANSPORT_UNKNOWN)
-		vstrace_count_pkt(t, VSTRACE_DIR_RX,
-				  (void *)vstrace_arg(regs, VSTRACE_RECV_PKT_ARG));
-	vstrace_account(p, t0);
-	return 0;
-}
+#define VSTRACE_KPROBE(sym, fn)					\
+	{ .symbol = (sym), .handler = (fn) }
+#define VSTRACE_KRETPROBE(sym, entry, ret)			\
+	{ .symbol = (sym), .entry_handler = (entry),		\
+	  .ret_handler = (ret), .data_size = sizeof(struct vstrace_call) }
 
 static struct vstrace_probe vstrace_probes[] = {
+	/* Hand-off to a transport: packet counters, copy (tx) end, sched (tx) start. */
 	{
 		.symbol		= "vsock_loopback_send_pkt",
 		.transport	= VSTRACE_TRANSPORT_LOOPBACK,
@@ -152,36 +58,203 @@ static struct vstrace_probe vstrace_probes[] = {
 		.transport	= VSTRACE_TRANSPORT_VHOST,
 		.handler	= vstrace_send_pkt_pre,
 	},
+	/* Every transport's receive path: packet counters, proto (rx). */
+	VSTRACE_KRETPROBE("virtio_transport_recv_pkt", vstrace_recv_pkt_entry,
+			  vstrace_recv_pkt_ret),
+	/* Building a packet, with the user data: copy (tx). */
+	VSTRACE_KRETPROBE(VSTRACE_SYM_ALLOC_PKT, vstrace_alloc_pkt_entry,
+			  vstrace_alloc_pkt_ret),
+	/* sched (wakeup): data ready, reader asks, reader dequeues. */
 	{
-		.symbol		= "virtio_transport_recv_pkt",
-		.handler	= vstrace_recv_pkt_pre,
+		.symbol		= VSTRACE_SYM_DATA_READY,
+		.fallback	= VSTRACE_SYM_DATA_READY_FALLBACK,
+		.fallback_why	= VSTRACE_SYM_DATA_READY_FALLBACK
+				  ": no vsock_data_ready() in this kernel, the socket's default sk_data_ready is timed instead",
+		.handler	= vstrace_data_ready_pre,
 	},
+	VSTRACE_KPROBE(VSTRACE_SYM_RECVMSG, vstrace_recvmsg_pre),
+	{
+		.symbol		= "virtio_transport_stream_do_dequeue",
+		.fallback	= "virtio_transport_stream_dequeue",
+		.fallback_why	= "virtio_transport_stream_dequeue: stream_do_dequeue is inlined, so copy (rx) is timed by its exported caller and includes any credit update sent",
+		.entry_handler	= vstrace_dequeue_entry,
+		.ret_handler	= vstrace_dequeue_ret,
+		.data_size	= sizeof(struct vstrace_call),
+	},
+	/* Credit stalls: the sender blocks for space, then gets credit. */
+	VSTRACE_KPROBE("virtio_transport_notify_send_pre_block",
+		       vstrace_send_pre_block_pre),
+	VSTRACE_KPROBE("virtio_transport_get_credit", vstrace_get_credit_pre),
+	/* vhost: a packet reaches the guest's ring: sched (tx) end. */
+	VSTRACE_KPROBE("virtio_transport_deliver_tap_pkt",
+		       vstrace_deliver_tap_pre),
+	/* virtio guest driver. */
+	VSTRACE_KPROBE("virtqueue_add_sgs", vstrace_vq_add_pre),
+	VSTRACE_KRETPROBE("virtqueue_kick", vstrace_vq_kick_entry,
+			  vstrace_vq_kick_ret),
+	VSTRACE_KPROBE("virtio_vsock_rx_done", vstrace_virtio_rx_done_pre),
+	VSTRACE_KPROBE("virtio_transport_rx_work", vstrace_virtio_rx_work_pre),
+	/* vhost. */
+	VSTRACE_KRETPROBE("vhost_signal", vstrace_vhost_signal_entry,
+			  vstrace_vhost_signal_ret),
+	VSTRACE_KPROBE("vhost_vsock_handle_tx_kick", vstrace_vhost_tx_kick_pre),
 };
 
+struct vstrace_probe *vstrace_probe_of_kp(struct kprobe *kp)
+{
+	return container_of(kp, struct vstrace_probe, kp);
+}
+
+/* NULL while the kretprobe is being unregistered. */
+struct vstrace_probe *vstrace_probe_of_ri(struct kretprobe_instance *ri)
+{
+	struct kretprobe *rp = vstrace_kretprobe_of(ri);
+
+	return rp ? container_of(rp, struct vstrace_probe, rp) : NULL;
+}
+
+/* Callers of probed functions, and the transport each implies. */
+static const struct {
+	const char *caller;
+	enum vstrace_transport transport;
+} vstrace_callers[] = {
+	{ "vsock_loopback_work",		VSTRACE_TRANSPORT_LOOPBACK },
+	{ "virtio_transport_rx_work",		VSTRACE_TRANSPORT_VIRTIO },
+	{ "vhost_vsock_handle_tx_kick",		VSTRACE_TRANSPORT_VHOST },
+	{ "vhost_transport_do_send_pkt",	VSTRACE_TRANSPORT_VHOST },
+};
+
+#define VSTRACE_CALLSITE_CACHE	16
+
 /*
- * Find the entry with a disabled probe (which arms nothing), then place the
- * real one there or, if that is an ftrace call site, just after it.
+ * Return address -> index in vstrace_callers + 1 (0: none of them).  A
+ * slot is claimed with cmpxchg on @ret, then @caller1 is published; a
+ * reader that finds @ret but not yet @caller1 resolves the slow way.
  */
-static int __vstrace_probe_attach(struct vstrace_probe *p)
+static struct {
+	unsigned long ret;
+	int caller1;
+} vstrace_callsites[VSTRACE_CALLSITE_CACHE];
+
+/* Index in vstrace_callers of the function containing @ret, or -1. */
+static int vstrace_caller_index(unsigned long ret)
+{
+	char name[KSYM_SYMBOL_LEN];
+	int i, c1, c = -1;
+
+	for (i = 0; i < VSTRACE_CALLSITE_CACHE; i++) {
+		unsigned long r = READ_ONCE(vstrace_callsites[i].ret);
+
+		if (r == ret) {
+			c1 = READ_ONCE(vstrace_callsites[i].caller1);
+			if (c1)
+				return c1 - 2;
+			break;
+		}
+		if (!r)
+			break;
+	}
+
+	/*
+	 * Slow path, once per call site: "%ps" prints the name without offset,
+	 * followed by " [module]" for module code.
+	 */
+	snprintf(name, sizeof(name), "%ps", (void *)ret);
+	name[strcspn(name, " ")] = '\0';
+	for (i = 0; i < ARRAY_SIZE(vstrace_callers); i++)
+		if (!strcmp(name, vstrace_callers[i].caller))
+			c = i;
+
+	for (i = 0; i < VSTRACE_CALLSITE_CACHE; i++) {
+		unsigned long old = cmpxchg(&vstrace_callsites[i].ret, 0, ret);
+
+		if (!old) {
+			WRITE_ONCE(vstrace_callsites[i].caller1, c + 2);
+			break;
+		}
+		if (old == ret)
+			break;
+	}
+	return c;
+}
+
+/* Transport whose code calls from @ret, or VSTRACE_TRANSPORT_UNKNOWN. */
+int vstrace_resolve_caller(unsigned long ret)
+{
+	int c = vstrace_caller_index(ret);
+
+	return c < 0 ? VSTRACE_TRANSPORT_UNKNOWN : vstrace_callers[c].transport;
+}
+
+/* True if @ret is inside function @caller (one of vstrace_callers). */
+bool vstrace_called_from(unsigned long ret, const char *caller)
+{
+	int c = vstrace_caller_index(ret);
+
+	return c >= 0 && !strcmp(vstrace_callers[c].caller, caller);
+}
+
+static int __vstrace_attach_symbol(struct vstrace_probe *p, const char *sym)
 {
 	kprobe_opcode_t *addr;
 	int err;
 
+	if (p->ret_handler) {
+		memset(&p->rp, 0, sizeof(p->rp));
+		p->rp.kp.symbol_name = sym;
+		p->rp.entry_handler = p->entry_handler;
+		p->rp.handler = p->ret_handler;
+		p->rp.data_size = p->data_size;
+		p->rp.maxactive = VSTRACE_MAXACTIVE;
+		return register_kretprobe(&p->rp);
+	}
+
+	/*
+	 * Find the entry with a disabled probe (which arms nothing), then
+	 * place the real one there or, if that is an ftrace call site, just
+	 * after it.
+	 */
 	memset(&p->kp, 0, sizeof(p->kp));
-	p->kp.symbol_name = p->symbol;
+	p->kp.symbol_name = sym;
 	p->kp.flags = KPROBE_FLAG_DISABLED;
 	err = register_kprobe(&p->kp);
-	if (!err) {
-		addr = vstrace_skip_fentry(&p->kp);
-		unregister_kprobe(&p->kp);
-		memset(&p->kp, 0, sizeof(p->kp));
-		p->kp.addr = addr;
-		p->kp.pre_handler = p->handler;
-		err = register_kprobe(&p->kp);
+	if (err)
+		return err;
+	addr = vstrace_skip_fentry(&p->kp);
+	unregister_kprobe(&p->kp);
+	memset(&p->kp, 0, sizeof(p->kp));
+	p->kp.addr = addr;
+	p->kp.pre_handler = p->handler;
+	return register_kprobe(&p->kp);
+}
+
+/* The point itself, else its fallback neighbour. */
+static int __vstrace_probe_attach(struct vstrace_probe *p)
+{
+	int err;
+
+	p->attached_symbol = p->symbol;
+	err = __vstrace_attach_symbol(p, p->symbol);
+	if (err == -ENOENT && p->fallback) {
+		p->attached_symbol = p->fallback;
+		err = __vstrace_attach_symbol(p, p->fallback);
+		if (err)
+			p->attached_symbol = p->symbol;
 	}
 	p->error = err;
 	p->attached = !err;
 	return err;
+}
+
+static void __vstrace_probe_detach(struct vstrace_probe *p)
+{
+	if (!p->attached)
+		return;
+	if (p->ret_handler)
+		unregister_kretprobe(&p->rp);
+	else
+		unregister_kprobe(&p->kp);
+	p->attached = false;
 }
 
 /*
@@ -222,6 +295,9 @@ int vstrace_probes_init(void)
 				p->error, p->error == -ENOENT ?
 				"module not loaded or function inlined" :
 				"register_kprobe failed");
+		else if (p->attached_symbol != p->symbol)
+			pr_info("%s is missing, using %s\n", p->symbol,
+				p->fallback_why);
 	}
 	mutex_unlock(&vstrace_session_lock);
 	return 0;
@@ -237,15 +313,10 @@ void vstrace_probes_exit(void)
 	int i;
 
 	mutex_lock(&vstrace_session_lock);
-	for (i = 0; i < ARRAY_SIZE(vstrace_probes); i++) {
-		struct vstrace_probe *p = &vstrace_probes[i];
-
-		if (p->attached)
-			unregister_kprobe(&p->kp);
-		p->attached = false;
-	}
+	for (i = 0; i < ARRAY_SIZE(vstrace_probes); i++)
+		__vstrace_probe_detach(&vstrace_probes[i]);
 	mutex_unlock(&vstrace_session_lock);
-	/* unregister_kprobe() waits for running handlers (synchronize_rcu). */
+	/* unregister_k(ret)probe() waits for running handlers. */
 	for (i = 0; i < ARRAY_SIZE(vstrace_probes); i++)
 		free_percpu(vstrace_probes[i].hits);
 }
@@ -262,9 +333,15 @@ void vstrace_probe_info(unsigned int i, struct vstrace_probe_info *info)
 	int cpu;
 
 	info->point = p->symbol;
+	info->fallback = p->attached && p->attached_symbol != p->symbol ?
+			 p->fallback_why : NULL;
 	info->attached = p->attached;
 	info->error = p->error;
-	info->missed = p->attached ? p->kp.nmissed : 0;
+	info->missed = 0;
+	if (p->attached && p->ret_handler)
+		info->missed = p->rp.nmissed + p->rp.kp.nmissed;
+	else if (p->attached)
+		info->missed = p->kp.nmissed;
 	info->hits = 0;
 	for_each_possible_cpu(cpu)
 		info->hits += *per_cpu_ptr(p->hits, cpu);

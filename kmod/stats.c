@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-CPU packet counters.  Handlers update their own CPU's copy without
+ * Per-CPU packet counters and the session's filters.  Handlers update their own CPU's copy without
  * locks or atomics (they run with preemption disabled inside a kprobe);
  * readers sum over all possible CPUs.  A reset racing with an update may
  * lose that one update, which is accepted: it only happens at session start
@@ -39,14 +39,21 @@ void vstrace_stats_sum(struct vstrace_cpu_stats *sum)
 	}
 }
 
+/* False if the session traces only another transport than @t. */
+bool vstrace_transport_wanted(enum vstrace_transport t)
+{
+	u32 tr = READ_ONCE(vstrace_session.filter_transport);
+
+	return tr == VSTRACE_NR_TRANSPORTS || tr == t;
+}
+
 static bool vstrace_filtered_out(enum vstrace_transport t,
 				 const struct virtio_vsock_hdr *hdr)
 {
 	u32 cid = READ_ONCE(vstrace_session.filter_cid);
 	u32 port = READ_ONCE(vstrace_session.filter_port);
-	u32 tr = READ_ONCE(vstrace_session.filter_transport);
 
-	if (tr != VSTRACE_NR_TRANSPORTS && tr != t)
+	if (!vstrace_transport_wanted(t))
 		return true;
 	if (cid != VMADDR_CID_ANY && le64_to_cpu(hdr->src_cid) != cid &&
 	    le64_to_cpu(hdr->dst_cid) != cid)
@@ -57,8 +64,11 @@ static bool vstrace_filtered_out(enum vstrace_transport t,
 	return false;
 }
 
-/* Count one packet crossing transport @t in direction @dir (TX or RX). */
-void vstrace_count_pkt(enum vstrace_transport t, enum vstrace_dir dir,
+/*
+ * Count one packet crossing transport @t in direction @dir (TX or RX).
+ * False if the session's filters leave it out: its stages are not timed.
+ */
+bool vstrace_count_pkt(enum vstrace_transport t, enum vstrace_dir dir,
 		       void *pkt)
 {
 	struct vstrace_cpu_stats *s = this_cpu_ptr(&vstrace_stats);
@@ -67,7 +77,7 @@ void vstrace_count_pkt(enum vstrace_transport t, enum vstrace_dir dir,
 
 	if (vstrace_filtered_out(t, hdr)) {
 		s->counters[VSTRACE_CTR_FILTERED]++;
-		return;
+		return false;
 	}
 	if (op >= VSTRACE_NR_OPS)
 		op = VSTRACE_OP_INVALID;
@@ -75,4 +85,5 @@ void vstrace_count_pkt(enum vstrace_transport t, enum vstrace_dir dir,
 	s->bytes[t][dir][op] += le32_to_cpu(hdr->len);
 	if (op == VSTRACE_OP_RST)
 		s->counters[VSTRACE_CTR_DROPS]++;
+	return true;
 }

@@ -142,9 +142,29 @@ static void show_json(const struct vs_status *st, const struct vs_stats *s)
 	jsonw_end_object(&w);
 	jsonw_end_object(&w);
 
-	/* Stage latency histograms are not recorded by this module version. */
+	/* One entry per non-empty (stage, dir, transport) histogram. */
 	jsonw_name(&w, "stages");
 	jsonw_start_array(&w);
+	for (int d = 0; d < VSTRACE_NR_DIRS; d++)
+		for (int st = 0; st < VSTRACE_NR_STAGES; st++)
+			for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++) {
+				const struct vs_hist *h = vs_stats_hist(s, st, d, t);
+
+				if (!h->count)
+					continue;
+				jsonw_start_object(&w);
+				jsonw_string_field(&w, "stage", vs_stage_names[st]);
+				jsonw_string_field(&w, "dir", vs_dir_names[d]);
+				jsonw_string_field(&w, "transport", vs_transport_names[t]);
+				jsonw_uint_field(&w, "count", h->count);
+				jsonw_uint_field(&w, "mean_ns", (uint64_t)(vs_hist_mean(h) + 0.5));
+				jsonw_uint_field(&w, "p50_ns", vs_hist_percentile(h, 50.0));
+				jsonw_uint_field(&w, "p90_ns", vs_hist_percentile(h, 90.0));
+				jsonw_uint_field(&w, "p99_ns", vs_hist_percentile(h, 99.0));
+				jsonw_uint_field(&w, "p999_ns", vs_hist_percentile(h, 99.9));
+				jsonw_uint_field(&w, "max_ns", h->max);
+				jsonw_end_object(&w);
+			}
 	jsonw_end_array(&w);
 
 	/* Every packet this kernel saw, sent or received, per op. */
@@ -235,6 +255,50 @@ static void print_filters(const struct vs_status *st)
 		printf("transport %s", vs_transport_names[st->filter_transport]);
 }
 
+static double us(uint64_t ns)
+{
+	return (double)ns / 1000.0;
+}
+
+/*
+ * The per-stage table of this side: one block per direction (tx, rx,
+ * wakeup), latencies in microseconds, and the sum of the stage means.
+ */
+static void show_stages(const struct vs_stats *s)
+{
+	double total = 0.0;
+	bool any = false;
+
+	printf("\n%-7s %-6s %-9s %9s %10s %10s %10s %10s %10s %10s\n", "STAGE", "DIR",
+	       "TRANSPORT", "COUNT", "MEAN(us)", "P50", "P90", "P99", "P999", "MAX");
+	for (int d = 0; d < VSTRACE_NR_DIRS; d++) {
+		bool block = false;
+
+		for (int st = 0; st < VSTRACE_NR_STAGES; st++)
+			for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++) {
+				const struct vs_hist *h = vs_stats_hist(s, st, d, t);
+
+				if (!h->count)
+					continue;
+				if (any && !block)
+					printf("\n");
+				any = block = true;
+				total += vs_hist_mean(h);
+				printf("%-7s %-6s %-9s %9llu %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f\n",
+				       vs_stage_names[st], vs_dir_names[d], vs_transport_names[t],
+				       (unsigned long long)h->count, vs_hist_mean(h) / 1000.0,
+				       us(vs_hist_percentile(h, 50.0)),
+				       us(vs_hist_percentile(h, 90.0)),
+				       us(vs_hist_percentile(h, 99.0)),
+				       us(vs_hist_percentile(h, 99.9)), us(h->max));
+			}
+	}
+	if (!any)
+		printf("(no stage latencies)\n");
+	else
+		printf("\nsum of stage means %.2f us\n", total / 1000.0);
+}
+
 static void show_text(const struct vs_status *st, const struct vs_stats *s)
 {
 	struct utsname u;
@@ -261,14 +325,16 @@ static void show_text(const struct vs_status *st, const struct vs_stats *s)
 			}
 	if (!any)
 		printf("(no packets)\n");
+	show_stages(s);
 	printf("\ncredit stalls %llu (%llu ns)  drops %llu  filtered out %llu\n",
 	       (unsigned long long)s->counters[VSTRACE_CTR_CREDIT_STALLS],
 	       (unsigned long long)s->counters[VSTRACE_CTR_CREDIT_STALL_NS],
 	       (unsigned long long)s->counters[VSTRACE_CTR_DROPS],
 	       (unsigned long long)s->counters[VSTRACE_CTR_FILTERED]);
-	printf("tracer cost: %llu probe hits, %.0f ns per hit\n",
+	printf("tracer cost: %llu probe hits, %.0f ns per hit; %llu in-flight entries expired\n",
 	       (unsigned long long)s->counters[VSTRACE_CTR_PROBE_HITS],
-	       ns_per_hit(s));
+	       ns_per_hit(s),
+	       (unsigned long long)s->counters[VSTRACE_CTR_INFLIGHT_EXPIRED]);
 }
 
 static int read_all(struct vs_nl *nl, struct vs_status *st, struct vs_stats *s)
@@ -393,11 +459,11 @@ static int do_status(int argc, char **argv)
 		printf(", %.3f s", (double)st.duration_ns / 1e9);
 	printf("\nfilters ");
 	print_filters(&st);
-	printf("\n\n%-32s %-9s %10s %8s  %s\n", "PROBE POINT", "ATTACHED", "HITS",
+	printf("\n\n%-38s %-9s %10s %8s  %s\n", "PROBE POINT", "ATTACHED", "HITS",
 	       "MISSED", "NOTE");
 	for (unsigned int i = 0; i < st.nr_probes; i++) {
 		const struct vs_probe_status *p = &st.probes[i];
-		char note[160] = "";
+		char note[200] = "";
 
 		if (p->fallback[0])
 			snprintf(note, sizeof(note), "fallback: %s", p->fallback);
@@ -405,7 +471,7 @@ static int do_status(int argc, char **argv)
 			snprintf(note, sizeof(note), "%s", p->error == -ENOENT ?
 				 "not in this kernel (module not loaded or inlined)" :
 				 strerror(-p->error));
-		printf("%-32s %-9s %10llu %8llu  %s\n", p->point,
+		printf("%-38s %-9s %10llu %8llu  %s\n", p->point,
 		       p->attached ? "yes" : "no",
 		       (unsigned long long)p->hits,
 		       (unsigned long long)p->missed, note);

@@ -63,6 +63,8 @@ int vs_nl_open(struct vs_nl **out)
 	/* Extended acks carry the kernel's error text; capped acks keep them short. */
 	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
 	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	/* Histogram messages are 4.4 KiB: let libnl size its buffer to each read. */
+	nl_socket_enable_msg_peek(nl->sk);
 	nl->family = genl_ctrl_resolve(nl->sk, VSTRACE_GENL_NAME);
 	if (nl->family < 0) {
 		nl_socket_free(nl->sk);
@@ -284,12 +286,34 @@ int vs_nl_status(struct vs_nl *nl, struct vs_status *st)
 	return 0;
 }
 
+/* A histogram message: STAGE, DIR, TRANSPORT, HIST, HIST_SUM, HIST_MAX. */
+static void vs_parse_hist(struct nlattr **tb, struct vs_stats *s)
+{
+	uint64_t buckets[VSTRACE_HIST_BUCKETS] = { 0 };
+	uint32_t st = nla_get_u32(tb[VSTRACE_A_STAGE]);
+	uint32_t d = nla_get_u32(tb[VSTRACE_A_DIR]);
+	uint32_t t = nla_get_u32(tb[VSTRACE_A_TRANSPORT]);
+	size_t len = (size_t)nla_len(tb[VSTRACE_A_HIST]);
+
+	if (st >= VSTRACE_NR_STAGES || d >= VSTRACE_NR_DIRS || t >= VSTRACE_NR_TRANSPORTS)
+		return;
+	/* A shorter array (an older or trimming module) means zero buckets. */
+	if (len > sizeof(buckets))
+		len = sizeof(buckets);
+	memcpy(buckets, nla_data(tb[VSTRACE_A_HIST]), len);
+	vs_hist_from_buckets(&s->hist[st][d][t].h, buckets,
+			     get_u64(tb[VSTRACE_A_HIST_SUM]), get_u64(tb[VSTRACE_A_HIST_MAX]));
+}
+
 static int vs_parse_stats(struct nlattr **tb, void *data)
 {
 	struct vs_stats *s = data;
 	uint32_t t, d, op, c;
 
-	if (tb[VSTRACE_A_OP] && tb[VSTRACE_A_TRANSPORT] && tb[VSTRACE_A_DIR]) {
+	if (tb[VSTRACE_A_HIST] && tb[VSTRACE_A_STAGE] && tb[VSTRACE_A_DIR] &&
+	    tb[VSTRACE_A_TRANSPORT]) {
+		vs_parse_hist(tb, s);
+	} else if (tb[VSTRACE_A_OP] && tb[VSTRACE_A_TRANSPORT] && tb[VSTRACE_A_DIR]) {
 		t = nla_get_u32(tb[VSTRACE_A_TRANSPORT]);
 		d = nla_get_u32(tb[VSTRACE_A_DIR]);
 		op = nla_get_u32(tb[VSTRACE_A_OP]);
@@ -311,6 +335,7 @@ int vs_nl_stats(struct vs_nl *nl, struct vs_stats *stats)
 	struct vs_req req = { .parse = vs_parse_stats, .data = stats };
 	struct nl_msg *msg = vs_msg(nl, VSTRACE_CMD_GET_STATS, NLM_F_DUMP);
 
+	/* All zero: every histogram empty (count, min and max 0). */
 	memset(stats, 0, sizeof(*stats));
 	if (!msg)
 		return -ENOMEM;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "vstrace.h"
+#include "hist.h"
 
 #define VS_MAX_PROBES	64
 
@@ -33,11 +34,25 @@ struct vs_status {
 	struct vs_probe_status probes[VS_MAX_PROBES];
 };
 
+/* One stage's latency distribution, in ns; count 0 if the module sent none. */
+struct vs_stage_hist {
+	struct vs_hist h;
+};
+
 struct vs_stats {
 	uint64_t packets[VSTRACE_NR_TRANSPORTS][VSTRACE_NR_DIRS][VSTRACE_NR_OPS];
 	uint64_t bytes[VSTRACE_NR_TRANSPORTS][VSTRACE_NR_DIRS][VSTRACE_NR_OPS];
 	uint64_t counters[VSTRACE_NR_COUNTERS];
+	/* [stage][dir][transport] */
+	struct vs_stage_hist hist[VSTRACE_NR_STAGES][VSTRACE_NR_DIRS][VSTRACE_NR_TRANSPORTS];
 };
+
+/* The histogram of (stage, dir, transport); count 0 when empty. */
+static inline const struct vs_hist *vs_stats_hist(const struct vs_stats *s, int stage,
+						  int dir, int transport)
+{
+	return &s->hist[stage][dir][transport].h;
+}
 
 struct vs_filter {
 	int64_t cid;			/* -1: any */

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Latency histograms, one per (stage, direction, transport), per CPU.
+ *
+ * The whole set is ~157 KiB per CPU, above alloc_percpu()'s 32 KiB limit
+ * per allocation, so each possible CPU gets one kvzalloc()ed set, found
+ * through an array indexed by CPU number.  Handlers update their own CPU's
+ * set without locks or atomics: they run with preemption disabled, and
+ * kprobes never nest on one CPU (a probe hit inside a handler is counted
+ * as missed and not run).  Readers sum over CPUs; a read or reset racing
+ * with an update may see or lose that one update.
+ *
+ * Buckets are the log-linear ones of include/uapi/vstrace.h, so user space
+ * computes percentiles with the same bucket bounds.
+ */
+#include <linux/cpumask.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include "vstrace.h"
+
+struct vstrace_hist_set {
+	struct vstrace_hist h[VSTRACE_NR_STAGES][VSTRACE_NR_DIRS]
+			     [VSTRACE_NR_TRANSPORTS];
+};
+
+/* [cpu] for every possible CPU; set at init, freed at exit, never changed. */
+static struct vstrace_hist_set **vstrace_hist_cpu;
+
+int vstrace_hist_init(void)
+{
+	int cpu;
+
+	vstrace_hist_cpu = kcalloc(nr_cpu_ids, sizeof(*vstrace_hist_cpu),
+				   GFP_KERNEL);
+	if (!vstrace_hist_cpu)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		vstrace_hist_cpu[cpu] = kvzalloc(sizeof(struct vstrace_hist_set),
+						 GFP_KERNEL);
+		if (!vstrace_hist_cpu[cpu])
+			goto err_free_sets;
+	}
+	return 0;
+
+err_free_sets:
+	vstrace_hist_exit();
+	return -ENOMEM;
+}
+
+/* After every probe is gone: nothing records any more. */
+void vstrace_hist_exit(void)
+{
+	int cpu;
+
+	if (!vstrace_hist_cpu)
+		return;
+	for_each_possible_cpu(cpu)
+		kvfree(vstrace_hist_cpu[cpu]);
+	kfree(vstrace_hist_cpu);
+	vstrace_hist_cpu = NULL;
+}
+
+void vstrace_hist_reset(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		memset(vstrace_hist_cpu[cpu], 0, sizeof(struct vstrace_hist_set));
+}
+
+/* Record @ns; from a probe handler (preemption disabled). */
+void vstrace_hist_record(enum vstrace_stage stage, enum vstrace_dir dir,
+			 unsigned int transport, u64 ns)
+{
+	struct vstrace_hist *h;
+
+	if (stage >= VSTRACE_NR_STAGES || dir >= VSTRACE_NR_DIRS ||
+	    transport >= VSTRACE_NR_TRANSPORTS)
+		return;
+	if (!vstrace_transport_wanted(transport))
+		return;
+	h = &vstrace_hist_cpu[smp_processor_id()]->h[stage][dir][transport];
+	h->buckets[vstrace_hist_bucket(ns)]++;
+	h->sum += ns;
+	if (ns > h->max)
+		h->max = ns;
+}
+
+/* Sum one histogram over all CPUs into @sum; returns its count. */
+u64 vstrace_hist_sum(enum vstrace_stage stage, enum vstrace_dir dir,
+		     enum vstrace_transport t, struct vstrace_hist *sum)
+{
+	const struct vstrace_hist *h;
+	u64 count = 0, v;
+	int cpu, i;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		h = &vstrace_hist_cpu[cpu]->h[stage][dir][t];
+		for (i = 0; i < VSTRACE_HIST_BUCKETS; i++) {
+			v = READ_ONCE(h->buckets[i]);
+			sum->buckets[i] += v;
+			count += v;
+		}
+		sum->sum += READ_ONCE(h->sum);
+		v = READ_ONCE(h->max);
+		if (v > sum->max)
+			sum->max = v;
+	}
+	return count;
+}

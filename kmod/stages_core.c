@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stages every transport shares, measured in virtio_transport_common and
+ * the socket layer (design.md section 2), and loopback's own one:
+ *
+ *   copy (tx)      building a packet with payload: the alloc_pkt/alloc_skb
+ *                  call, which copies the user data; attributed to the
+ *                  transport whose send_pkt receives the packet next
+ *   sched (tx)     send_pkt -> the packet leaves the transport's queue: for
+ *                  loopback, the worker's virtio_transport_recv_pkt() of
+ *                  the same packet (virtio: stages_virtio.c, vhost: below)
+ *   proto (rx)     the virtio_transport_recv_pkt() call
+ *   sched (wakeup) data made ready on the socket (inside recv_pkt) -> its
+ *                  reader starts dequeuing; if the reader only asks later
+ *                  (recvmsg entry), from then: time the reader was not
+ *                  waiting is not wakeup latency
+ *   copy (rx)      the dequeue call (kernel to user copy)
+ *   credit stalls  a sender blocks for peer credit -> it gets credit
+ *
+ * Intervals that span two probes go through the in-flight table, keyed on
+ * the packet, the socket or the task (inflight.c).  Every handler returns
+ * at once while no session is active; kretprobe entry handlers then return
+ * 1 so that no return probe is armed.
+ */
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <net/sock.h>
+#include <net/af_vsock.h>
+#include "vstrace.h"
+
+/* Where a packet sent on each transport is queued until it goes on. */
+static const u32 vstrace_queued_kind[VSTRACE_NR_TRANSPORTS] = {
+	[VSTRACE_TRANSPORT_LOOPBACK]	= VSTRACE_IF_QUEUED_LOOPBACK,
+	[VSTRACE_TRANSPORT_VIRTIO]	= VSTRACE_IF_QUEUED_VIRTIO,
+	[VSTRACE_TRANSPORT_VHOST]	= VSTRACE_IF_QUEUED_VHOST,
+};
+
+/* End a packet's sched (tx) interval of kind @kind, if it has one. */
+void vstrace_sched_tx_end(void *pkt, u32 kind, u64 now)
+{
+	struct vstrace_inflight e;
+
+	if (vstrace_inflight_take((unsigned long)pkt, kind, now, &e))
+		vstrace_hist_record(VSTRACE_STAGE_SCHED, VSTRACE_DIR_TX, e.val,
+				    now - e.ts);
+}
+
+/* send_pkt(pkt) of a transport: count, end copy (tx), start sched (tx). */
+int vstrace_send_pkt_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vstrace_probe *p = vstrace_probe_of_kp(kp);
+	void *pkt = (void *)vstrace_arg(regs, 1);
+	struct vstrace_inflight e;
+	bool built;
+	u64 t0;
+
+	if (!vstrace_active())
+		return 0;
+	t0 = vstrace_now();
+	built = vstrace_inflight_take((unsigned long)pkt, VSTRACE_IF_COPY, t0,
+				      &e);
+	if (vstrace_count_pkt(p->transport, VSTRACE_DIR_TX, pkt)) {
+		/* Control packets (credit updates, ...) copy nothing. */
+		if (built && vstrace_pkt_hdr(pkt)->len)
+			vstrace_hist_record(VSTRACE_STAGE_COPY, VSTRACE_DIR_TX,
+					    p->transport, e.extra);
+		vstrace_inflight_put((unsigned long)pkt,
+				     vstrace_queued_kind[p->transport],
+				     p->transport, t0, 0);
+	}
+	vstrace_account(p, t0, true);
+	return 0;
+}
+
+int vstrace_alloc_pkt_entry(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
+{
+	struct vstrace_call *c = (struct vstrace_call *)ri->data;
+
+	if (!vstrace_active())
+		return 1;
+	c->t0 = vstrace_now();
+	vstrace_account(vstrace_probe_of_ri(ri), c->t0, true);
+	return 0;
+}
+
+/*
+ * The packet is built; its transport is known only at send_pkt, so the
+ * copy time waits in the in-flight table until then.
+ */
+int vstrace_alloc_pkt_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vstrace_call *c = (struct vstrace_call *)ri->data;
+	unsigned long pkt = regs_return_value(regs);
+	u64 t0 = vstrace_now();
+
+	if (pkt)
+		vstrace_inflight_put(pkt, VSTRACE_IF_COPY, 0, t0, t0 - c->t0);
+	vstrace_account(NULL, t0, false);
+	return 0;
+}
+
+/*
+ * virtio_transport_recv_pkt(): count, end loopback's sched (tx), and note
+ * which transport this task is receiving for, so that a data-ready inside
+ * can be attributed.
+ */
+int vstrace_recv_pkt_entry(struct kretprobe_instance *ri,
+			   struct pt_regs *regs)
+{
+	struct vstrace_call *c = (struct vstrace_call *)ri->data;
+	struct vstrace_probe *p = vstrace_probe_of_ri(ri);
+	void *pkt = (void *)vstrace_arg(regs, VSTRACE_RECV_PKT_ARG);
+	struct vstrace_inflight e;
+	int t, skip = 1;
+	u64 t0;
+
+	if (!vstrace_active())
+		return 1;
+	t0 = vstrace_now();
+	t = vstrace_resolve_caller(vstrace_entry_ret_addr(regs));
+	if (t != VSTRACE_TRANSPORT_UNKNOWN &&
+	    vstrace_count_pkt(t, VSTRACE_DIR_RX, pkt)) {
+		if (t == VSTRACE_TRANSPORT_LOOPBACK)
+			vstrace_sched_tx_end(pkt, VSTRACE_IF_QUEUED_LOOPBACK, t0);
+		/* sched (rx): the worker started -> it got to this packet. */
+		if (vstrace_inflight_get((unsigned long)current,
+					 VSTRACE_IF_WORKER, t0, &e) &&
+		    e.val == t)
+			vstrace_hist_record(VSTRACE_STAGE_SCHED, VSTRACE_DIR_RX,
+					    t, t0 - e.ts);
+		vstrace_inflight_put((unsigned long)current, VSTRACE_IF_RX_CTX,
+				     t, t0, 0);
+		c->t0 = t0;
+		c->transport = t;
+		skip = 0;
+	}
+	vstrace_account(p, t0, true);
+	return skip;
+}
+
+int vstrace_recv_pkt_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vstrace_call *c = (struct vstrace_call *)ri->data;
+	struct vstrace_inflight e;
+	u64 t0 = vstrace_now();
+
+	vstrace_hist_record(VSTRACE_STAGE_PROTO, VSTRACE_DIR_RX, c->transport,
+			    t0 - c->t0);
+	vstrace_inflight_take((unsigned long)current, VSTRACE_IF_RX_CTX, t0,
+			      &e);
+	vstrace_account(NULL, t0, false);
+	return 0;
+}
+
+/* Data ready on a vsock socket, inside a traced recv_pkt: wakeup starts. */
+int vstrace_data_ready_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct sock *sk = (struct sock *)vstrace_arg(regs, 1);
+	struct vstrace_inflight e;
+	u64 t0;
+
+	if (!vstrace_active())
+		return 0;
+	t0 = vstrace_now();
+	if (sk && sk->sk_family == AF_VSOCK &&
+	    vstrace_inflight_get((unsigned long)current, VSTRACE_IF_RX_CTX, t0,
+				 &e))
+		vstrace_inflight_mark((unsigned long)sk, VSTRACE_IF_WAKEUP,
+				      e.val, t0);
+	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
+	return 0;
+}
+
+/* recvmsg(sock, ...): data that is already there waited for the reader. */
+int vstrace_recvmsg_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct socket *sock = (struct socket *)vstrace_arg(regs, 1);
+	u64 t0;
+
+	if (!vstrace_active())
+		return 0;
+	t0 = vstrace_now();
+	if (sock && sock->sk)
+		vstrace_inflight_restart((unsigned long)sock->sk,
+					 VSTRACE_IF_WAKEUP, t0);
+	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
+	return 0;
+}
+
+/*
+ * The reader dequeues (vsk, msg, len, ...): wakeup ends, copy (rx) starts.
+ * Only sockets whose data a traced recv_pkt made ready are timed; the
+ * socket's entry remembers their transport.
+ */
+int vstrace_dequeue_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vstrace_call *c = (struct vstrace_call *)ri->data;
+	struct vsock_sock *vsk = (struct vsock_sock *)vstrace_arg(regs, 1);
+	struct vstrace_inflight e;
+	int skip = 1;
+	u64 t0;
+
+	if (!vstrace_active())
+		return 1;
+	t0 = vstrace_now();
+	if (vsk && vstrace_inflight_consume((unsigned long)sk_vsock(vsk),
+					    VSTRACE_IF_WAKEUP, t0, &e)) {
+		if (e.ts)
+			vstrace_hist_record(VSTRACE_STAGE_SCHED,
+					    VSTRACE_DIR_WAKEUP, e.val, t0 - e.ts);
+		c->t0 = t0;
+		c->transport = e.val;
+		skip = 0;
+	}
+	vstrace_account(vstrace_probe_of_ri(ri), t0, true);
+	return skip;
+}
+
+int vstrace_dequeue_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vstrace_call *c = (struct vstrace_call *)ri->data;
+	long copied = (long)regs_return_value(regs);
+	u64 t0 = vstrace_now();
+
+	if (copied > 0)
+		vstrace_hist_record(VSTRACE_STAGE_COPY, VSTRACE_DIR_RX,
+				    c->transport, t0 - c->t0);
+	vstrace_account(NULL, t0, false);
+	return 0;
+}
+
+/* notify_send_pre_block(vsk, ...): the sender is about to wait for space. */
+int vstrace_send_pre_block_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vsock_sock *vsk = (struct vsock_sock *)vstrace_arg(regs, 1);
+	u64 t0;
+
+	if (!vstrace_active())
+		return 0;
+	t0 = vstrace_now();
+	if (vsk && vstrace_inflight_mark((unsigned long)sk_vsock(vsk),
+					 VSTRACE_IF_CREDIT, 0, t0))
+		vstrace_count(VSTRACE_CTR_CREDIT_STALLS, 1);
+	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
+	return 0;
+}
+
+/*
+ * get_credit(vvs, credit) with credit > 0: the sender has space again and
+ * builds a packet, so a stall on its socket is over.
+ */
+int vstrace_get_credit_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct virtio_vsock_sock *vvs =
+		(struct virtio_vsock_sock *)vstrace_arg(regs, 1);
+	u32 credit = (u32)vstrace_arg(regs, 2);
+	struct vstrace_inflight e;
+	u64 t0;
+
+	if (!vstrace_active())
+		return 0;
+	t0 = vstrace_now();
+	if (vvs && credit && vvs->vsk &&
+	    vstrace_inflight_take((unsigned long)sk_vsock(vvs->vsk),
+				  VSTRACE_IF_CREDIT, t0, &e) && e.ts)
+		vstrace_count(VSTRACE_CTR_CREDIT_STALL_NS, t0 - e.ts);
+	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
+	return 0;
+}
