@@ -234,6 +234,7 @@ struct server {
 	volatile int rx_err;		/* errno that ended it, 0 for EOF */
 	volatile int done;
 	volatile int conns;
+	volatile int stop;
 };
 
 struct conn_arg {
@@ -323,13 +324,21 @@ static void *server_main(void *arg)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 128 * 1024);
-	for (;;) {
+	/*
+	 * Poll rather than block in accept(): shutdown() does not wake an
+	 * accept() on a VSOCK listener, so the stop flag is the way out.
+	 */
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
 		struct conn_arg *a;
 		pthread_t t;
-		int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+		int fd;
 
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN)
 				continue;
 			if (errno == EMFILE || errno == ENFILE) {
 				usleep(1000);
@@ -389,10 +398,10 @@ static void server_stop(struct server *s)
 {
 	if (s->fd <= 0)
 		return;
-	shutdown(s->fd, SHUT_RDWR);
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(s->thread, NULL);
 	close(s->fd);
 	s->fd = -1;
-	pthread_join(s->thread, NULL);
 }
 
 static bool wait_done(struct server *s, int ms)
