@@ -299,10 +299,23 @@ FIXTURE_TEARDOWN(bpf)
 		TH_LOG("the kernel logged a warning, BUG or oops (see dmesg)");
 }
 
-static int bpftool_loadall(const char *dir)
+/*
+ * bpftool prog loadall with @opts; its messages (one per program it could
+ * not attach) go to the log as TAP comments.
+ */
+static int bpftool_loadall(const char *dir, const char *opts)
 {
-	return run("bpftool prog loadall %s/bpf/vstrace.bpf.o %s autoattach pinmaps %s/maps",
-		   project, dir, dir);
+	return run("out=$(bpftool prog loadall %s/bpf/vstrace.bpf.o %s autoattach %s 2>&1); "
+		   "rc=$?; printf '%%s\\n' \"$out\" | sed 's/^/# bpftool: /'; exit $rc",
+		   project, dir, opts);
+}
+
+static int bpftool_loadall_pinmaps(const char *dir)
+{
+	char opts[PATH_MAX];
+
+	snprintf(opts, sizeof(opts), "pinmaps %s/maps", dir);
+	return bpftool_loadall(dir, opts);
 }
 
 /* (a) bpftool loads everything; the loopback points are attached. */
@@ -312,7 +325,7 @@ TEST_F(bpf, bpftool_loadall_autoattach)
 	struct vs_status st;
 	struct vs_stats s;
 
-	ASSERT_EQ(0, bpftool_loadall(self->dir));
+	ASSERT_EQ(0, bpftool_loadall_pinmaps(self->dir));
 	ASSERT_EQ(0, vs_bpf_read(&s, &st, self->err, sizeof(self->err)))
 		TH_LOG("%s", self->err);
 	EXPECT_TRUE(st.active);
@@ -342,7 +355,7 @@ static void check_bpftool_rw(struct __test_metadata *_metadata, const char *dir,
 {
 	struct vs_stats s;
 
-	ASSERT_EQ(0, bpftool_loadall(dir));
+	ASSERT_EQ(0, bpftool_loadall_pinmaps(dir));
 	ASSERT_EQ(0, traffic(port, n, size));
 	ASSERT_EQ(0, vs_bpf_read(&s, NULL, err, errlen)) TH_LOG("%s", err);
 	expect_rw(_metadata, &s, n, size);
@@ -365,8 +378,7 @@ TEST_F(bpf, bpftool_without_pinmaps_readable)
 {
 	struct vs_stats s;
 
-	ASSERT_EQ(0, run("bpftool prog loadall %s/bpf/vstrace.bpf.o %s autoattach",
-			 project, self->dir));
+	ASSERT_EQ(0, bpftool_loadall(self->dir, ""));
 	ASSERT_EQ(0, traffic(test_port(3), 20, 128));
 	ASSERT_EQ(0, vs_bpf_read(&s, NULL, self->err, sizeof(self->err)))
 		TH_LOG("%s", self->err);
