@@ -81,10 +81,11 @@ static struct vstrace_probe vstrace_probes[] = {
 		.ret_handler	= vstrace_dequeue_ret,
 		.data_size	= sizeof(struct vstrace_call),
 	},
-	/* Credit stalls: the sender blocks for space, then gets credit. */
+	/* Credit stalls: the sender blocks for space, then enqueues again. */
 	VSTRACE_KPROBE("virtio_transport_notify_send_pre_block",
 		       vstrace_send_pre_block_pre),
-	VSTRACE_KPROBE("virtio_transport_get_credit", vstrace_get_credit_pre),
+	VSTRACE_KPROBE("virtio_transport_stream_enqueue",
+		       vstrace_stream_enqueue_pre),
 	/* vhost: a packet reaches the guest's ring: sched (tx) end. */
 	VSTRACE_KPROBE("virtio_transport_deliver_tap_pkt",
 		       vstrace_deliver_tap_pre),

@@ -15,7 +15,7 @@
  *                  (recvmsg entry), from then: time the reader was not
  *                  waiting is not wakeup latency
  *   copy (rx)      the dequeue call (kernel to user copy)
- *   credit stalls  a sender blocks for peer credit -> it gets credit
+ *   credit stalls  a sender blocks for peer credit -> it enqueues again
  *
  * Intervals that span two probes go through the in-flight table, keyed on
  * the packet, the socket or the task (inflight.c).  Every handler returns
@@ -249,23 +249,21 @@ int vstrace_send_pre_block_pre(struct kprobe *kp, struct pt_regs *regs)
 }
 
 /*
- * get_credit(vvs, credit) with credit > 0: the sender has space again and
- * builds a packet, so a stall on its socket is over.
+ * stream_enqueue(vsk, msg, len): the sender found space and builds packets,
+ * so a stall on its socket is over.  (virtio_transport_get_credit() would
+ * say so more directly, but its one caller inlines it.)
  */
-int vstrace_get_credit_pre(struct kprobe *kp, struct pt_regs *regs)
+int vstrace_stream_enqueue_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	struct virtio_vsock_sock *vvs =
-		(struct virtio_vsock_sock *)vstrace_arg(regs, 1);
-	u32 credit = (u32)vstrace_arg(regs, 2);
+	struct vsock_sock *vsk = (struct vsock_sock *)vstrace_arg(regs, 1);
 	struct vstrace_inflight e;
 	u64 t0;
 
 	if (!vstrace_active())
 		return 0;
 	t0 = vstrace_now();
-	if (vvs && credit && vvs->vsk &&
-	    vstrace_inflight_take((unsigned long)sk_vsock(vvs->vsk),
-				  VSTRACE_IF_CREDIT, t0, &e) && e.ts)
+	if (vsk && vstrace_inflight_take((unsigned long)sk_vsock(vsk),
+					 VSTRACE_IF_CREDIT, t0, &e) && e.ts)
 		vstrace_count(VSTRACE_CTR_CREDIT_STALL_NS, t0 - e.ts);
 	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
 	return 0;

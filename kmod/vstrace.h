@@ -204,7 +204,7 @@ int vstrace_dequeue_entry(struct kretprobe_instance *ri,
 			  struct pt_regs *regs);
 int vstrace_dequeue_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
 int vstrace_send_pre_block_pre(struct kprobe *kp, struct pt_regs *regs);
-int vstrace_get_credit_pre(struct kprobe *kp, struct pt_regs *regs);
+int vstrace_stream_enqueue_pre(struct kprobe *kp, struct pt_regs *regs);
 int vstrace_deliver_tap_pre(struct kprobe *kp, struct pt_regs *regs);
 
 int vstrace_vq_add_pre(struct kprobe *kp, struct pt_regs *regs);

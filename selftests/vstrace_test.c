@@ -11,6 +11,9 @@
  *   vstrace_test --echo-server PORT   echo every byte on one connection
  *   vstrace_test --expect T D OP PACKETS BYTES
  *                                     exit 0 if the module counted exactly so
+ *   vstrace_test --expect-stage T D STAGE MIN
+ *                                     exit 0 if that stage's histogram has
+ *                                     at least MIN samples
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +29,8 @@
 #include <sys/time.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <sched.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <linux/vm_sockets.h>
@@ -245,8 +250,20 @@ static void server_stop(struct server *s)
 	close(s->lfd);
 }
 
-/* @count round trips of @size bytes each way. */
-static int ping_pong(unsigned int cid, unsigned int port, int count, size_t size)
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * @count round trips of @size bytes each way; if @rtt_ns, the time they
+ * took in all (connection set-up excluded).
+ */
+static int ping_pong_timed(unsigned int cid, unsigned int port, int count,
+			   size_t size, uint64_t *rtt_ns)
 {
 	char *out = malloc(size), *in = malloc(size);
 	int fd, i, err = 0;
@@ -262,6 +279,8 @@ static int ping_pong(unsigned int cid, unsigned int port, int count, size_t size
 		free(in);
 		return fd;
 	}
+	if (rtt_ns)
+		*rtt_ns = mono_ns();
 	for (i = 0; i < count && !err; i++) {
 		memset(out, 'a' + i % 26, size);
 		err = xfer_all(fd, out, size, true);
@@ -270,10 +289,17 @@ static int ping_pong(unsigned int cid, unsigned int port, int count, size_t size
 		if (!err && memcmp(in, out, size))
 			err = -EBADMSG;
 	}
+	if (rtt_ns)
+		*rtt_ns = mono_ns() - *rtt_ns;
 	close(fd);
 	free(out);
 	free(in);
 	return err;
+}
+
+static int ping_pong(unsigned int cid, unsigned int port, int count, size_t size)
+{
+	return ping_pong_timed(cid, port, count, size, NULL);
 }
 
 static unsigned int test_port(int n)
@@ -513,6 +539,219 @@ TEST_F(vstrace, unprivileged_caller_refused)
 	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("step %d failed", WEXITSTATUS(status));
 }
 
+/* ---- per-stage latency histograms ---- */
+
+/* Stages a loopback round trip crosses on its way (design.md section 2). */
+static const struct {
+	int stage, dir;
+} loopback_stages[] = {
+	{ VSTRACE_STAGE_COPY,	VSTRACE_DIR_TX },
+	{ VSTRACE_STAGE_SCHED,	VSTRACE_DIR_TX },
+	{ VSTRACE_STAGE_PROTO,	VSTRACE_DIR_RX },
+	{ VSTRACE_STAGE_SCHED,	VSTRACE_DIR_WAKEUP },
+	{ VSTRACE_STAGE_COPY,	VSTRACE_DIR_RX },
+};
+
+/* Percentiles ordered, mean between the lowest bucket and the maximum. */
+static void check_hist_shape(struct __test_metadata *_metadata,
+			     const struct vs_hist *h, const char *what)
+{
+	uint64_t p50 = vs_hist_percentile(h, 50.0);
+	uint64_t p90 = vs_hist_percentile(h, 90.0);
+	uint64_t p99 = vs_hist_percentile(h, 99.0);
+	uint64_t p999 = vs_hist_percentile(h, 99.9);
+	double mean = vs_hist_mean(h);
+
+	EXPECT_LE(p50, p90) TH_LOG("%s", what);
+	EXPECT_LE(p90, p99) TH_LOG("%s", what);
+	EXPECT_LE(p99, p999) TH_LOG("%s", what);
+	EXPECT_LE(p999, h->max) TH_LOG("%s", what);
+	EXPECT_GE(mean, (double)h->min) TH_LOG("%s: mean %.0f min %llu", what, mean,
+					       (unsigned long long)h->min);
+	EXPECT_LE(mean, (double)h->max) TH_LOG("%s: mean %.0f max %llu", what, mean,
+					       (unsigned long long)h->max);
+}
+
+/* Both ends on one CPU: cross-CPU wakeups under TCG are slow and bimodal. */
+static void pin_to_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void check_stages(struct __test_metadata *_metadata, struct vs_nl *nl,
+			 int n, size_t size, unsigned int port)
+{
+	struct vs_filter f = { .cid = -1, .port = port, .transport = -1 };
+	const int L = VSTRACE_TRANSPORT_LOOPBACK;
+	double sum_means = 0.0, rtt_mean;
+	struct vs_stats *s = malloc(sizeof(*s));
+	struct server srv;
+	uint64_t rtt_ns;
+	char what[64];
+
+	ASSERT_NE(NULL, s);
+	pin_to_cpu0();
+	ASSERT_EQ(0, vs_nl_start(nl, &f)) TH_LOG("%s", vs_nl_error(nl));
+	ASSERT_EQ(0, server_start(&srv, port, false));
+	ASSERT_EQ(0, ping_pong_timed(VMADDR_CID_LOCAL, port, n, size, &rtt_ns));
+	server_stop(&srv);
+	ASSERT_EQ(0, vs_nl_stop(nl));
+	ASSERT_EQ(0, vs_nl_stats(nl, s));
+	rtt_mean = (double)rtt_ns / n;
+
+	/* Op counts stay exact with the stage probes on. */
+	EXPECT_EQ(2ull * n, s->packets[L][VSTRACE_DIR_TX][VSTRACE_OP_RW]);
+	EXPECT_EQ(2ull * n * size, s->bytes[L][VSTRACE_DIR_RX][VSTRACE_OP_RW]);
+
+	for (size_t i = 0; i < sizeof(loopback_stages) / sizeof(loopback_stages[0]); i++) {
+		const struct vs_hist *h = vs_stats_hist(s, loopback_stages[i].stage,
+							loopback_stages[i].dir, L);
+
+		snprintf(what, sizeof(what), "%s %s",
+			 vs_stage_names[loopback_stages[i].stage],
+			 vs_dir_names[loopback_stages[i].dir]);
+		EXPECT_GE(h->count, (uint64_t)n) TH_LOG("%s: %llu samples for %d round trips",
+						      what, (unsigned long long)h->count, n);
+		check_hist_shape(_metadata, h, what);
+		sum_means += vs_hist_mean(h);
+	}
+	/* Each stage is crossed twice per round trip: its means fit in one. */
+	EXPECT_LE(sum_means, rtt_mean)
+		TH_LOG("stage means sum to %.0f ns, round trip %.0f ns", sum_means, rtt_mean);
+	/* Nothing landed on a transport that is not in the path. */
+	for (int st = 0; st < VSTRACE_NR_STAGES; st++)
+		for (int d = 0; d < VSTRACE_NR_DIRS; d++) {
+			EXPECT_EQ(0, vs_stats_hist(s, st, d, VSTRACE_TRANSPORT_VIRTIO)->count);
+			EXPECT_EQ(0, vs_stats_hist(s, st, d, VSTRACE_TRANSPORT_VHOST)->count);
+		}
+	if (getenv("VSTRACE_DEBUG"))
+		TH_LOG("%d x %zu B: round trip %.0f ns, stage means %.0f ns", n, size,
+		       rtt_mean, sum_means);
+	free(s);
+}
+
+TEST_F(vstrace, loopback_stages_cover_round_trips_64b)
+{
+	check_stages(_metadata, self->nl, 100, 64, test_port(10));
+}
+
+TEST_F(vstrace, loopback_stages_cover_round_trips_16k)
+{
+	check_stages(_metadata, self->nl, 30, 16384, test_port(11));
+}
+
+TEST_F(vstrace, histograms_reset)
+{
+	struct vs_filter f = { .cid = -1, .port = test_port(12), .transport = -1 };
+	const int L = VSTRACE_TRANSPORT_LOOPBACK;
+	struct vs_stats *s = malloc(sizeof(*s));
+	struct server srv;
+
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
+	ASSERT_EQ(0, server_start(&srv, test_port(12), false));
+	ASSERT_EQ(0, ping_pong(VMADDR_CID_LOCAL, test_port(12), 10, 64));
+	server_stop(&srv);
+	ASSERT_EQ(0, vs_nl_stats(self->nl, s));
+	EXPECT_GE(vs_stats_hist(s, VSTRACE_STAGE_PROTO, VSTRACE_DIR_RX, L)->count, 10);
+	ASSERT_EQ(0, vs_nl_reset(self->nl));
+	ASSERT_EQ(0, vs_nl_stats(self->nl, s));
+	for (int st = 0; st < VSTRACE_NR_STAGES; st++)
+		for (int d = 0; d < VSTRACE_NR_DIRS; d++)
+			for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++) {
+				EXPECT_EQ(0, vs_stats_hist(s, st, d, t)->count)
+					TH_LOG("%s %s %s", vs_stage_names[st], vs_dir_names[d],
+					       vs_transport_names[t]);
+			}
+	EXPECT_EQ(0, s->counters[VSTRACE_CTR_CREDIT_STALLS]);
+	free(s);
+}
+
+TEST_F(vstrace, status_reports_dequeue_fallback)
+{
+	const struct vs_probe_status *p;
+	struct vs_status st;
+
+	ASSERT_EQ(0, vs_nl_status(self->nl, &st));
+	p = find_probe(&st, "virtio_transport_stream_do_dequeue");
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(p->attached);
+	/* Debian inlines it: then the exported caller is timed, and said so. */
+	if (p->fallback[0])
+		EXPECT_NE(NULL, strstr(p->fallback, "virtio_transport_stream_dequeue"));
+	p = find_probe(&st, "virtio_transport_recv_pkt");
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(p->attached);
+}
+
+/* A receiver that reads only after a pause: the sender runs out of credit. */
+struct slow_reader {
+	pthread_t thread;
+	int lfd;
+	size_t total;
+	int err;
+};
+
+static void *slow_reader_main(void *arg)
+{
+	struct slow_reader *r = arg;
+	char buf[65536];
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	fd = accept(r->lfd, NULL, NULL);
+	if (fd < 0) {
+		r->err = -errno;
+		return NULL;
+	}
+	set_timeouts(fd, 30);
+	usleep(300000);
+	while (got < r->total && (n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		got += (size_t)n;
+	r->err = got == r->total ? 0 : -EIO;
+	close(fd);
+	return NULL;
+}
+
+TEST_F(vstrace, credit_stall_counted)
+{
+	struct vs_filter f = { .cid = -1, .port = test_port(13), .transport = -1 };
+	struct slow_reader r = { .total = 2u << 20 };
+	struct vs_stats *s = malloc(sizeof(*s));
+	char *buf = calloc(1, r.total);
+	int fd;
+
+	ASSERT_NE(NULL, s);
+	ASSERT_NE(NULL, buf);
+	r.lfd = vsock_listen(test_port(13));
+	ASSERT_GE(r.lfd, 0);
+	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
+	ASSERT_EQ(0, pthread_create(&r.thread, NULL, slow_reader_main, &r));
+	fd = vsock_connect(VMADDR_CID_LOCAL, test_port(13));
+	ASSERT_GE(fd, 0);
+	/* More than the peer's buffer (256 KiB by default). */
+	EXPECT_EQ(0, xfer_all(fd, buf, r.total, true));
+	close(fd);
+	pthread_join(r.thread, NULL);
+	close(r.lfd);
+	EXPECT_EQ(0, r.err);
+	ASSERT_EQ(0, vs_nl_stop(self->nl));
+	ASSERT_EQ(0, vs_nl_stats(self->nl, s));
+	EXPECT_GE(s->counters[VSTRACE_CTR_CREDIT_STALLS], 1);
+	/* The first stall lasts about as long as the reader's pause. */
+	EXPECT_GE(s->counters[VSTRACE_CTR_CREDIT_STALL_NS], 100000000ull)
+		TH_LOG("%llu stalls, %llu ns",
+		       (unsigned long long)s->counters[VSTRACE_CTR_CREDIT_STALLS],
+		       (unsigned long long)s->counters[VSTRACE_CTR_CREDIT_STALL_NS]);
+	free(buf);
+	free(s);
+}
+
 struct traffic {
 	pthread_t thread;
 	unsigned int port;
@@ -585,10 +824,12 @@ TEST_F_TIMEOUT(vstrace, nested_vhost_and_virtio_count_both_sides, 900)
 	const int V = VSTRACE_TRANSPORT_VHOST;
 	const int n = 20, size = 256;
 	unsigned int cid, port = test_port(9);
-	struct vs_stats s;
+	struct vs_stats *s;
 
 	if (!cid_env)
 		SKIP(return, "no inner guest (tools/testbed/run --nested)");
+	s = malloc(sizeof(*s));
+	ASSERT_NE(NULL, s);
 	cid = (unsigned int)atoi(cid_env);
 	f.port = port;
 	ASSERT_EQ(0, guest("modprobe vmw_vsock_virtio_transport; insmod %s/build/kmod-$(uname -r)/vstrace.ko 2>/dev/null; "
@@ -598,18 +839,44 @@ TEST_F_TIMEOUT(vstrace, nested_vhost_and_virtio_count_both_sides, 900)
 	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
 	ASSERT_EQ(0, ping_pong(cid, port, n, size));
 	ASSERT_EQ(0, vs_nl_stop(self->nl));
-	ASSERT_EQ(0, vs_nl_stats(self->nl, &s));
+	ASSERT_EQ(0, vs_nl_stats(self->nl, s));
 	/* Host side: every RW packet crossed vhost once each way. */
-	EXPECT_EQ(n, s.packets[V][VSTRACE_DIR_TX][VSTRACE_OP_RW]);
-	EXPECT_EQ(n * size, s.bytes[V][VSTRACE_DIR_TX][VSTRACE_OP_RW]);
-	EXPECT_EQ(n, s.packets[V][VSTRACE_DIR_RX][VSTRACE_OP_RW]);
-	EXPECT_EQ(n * size, s.bytes[V][VSTRACE_DIR_RX][VSTRACE_OP_RW]);
+	EXPECT_EQ(n, s->packets[V][VSTRACE_DIR_TX][VSTRACE_OP_RW]);
+	EXPECT_EQ(n * size, s->bytes[V][VSTRACE_DIR_TX][VSTRACE_OP_RW]);
+	EXPECT_EQ(n, s->packets[V][VSTRACE_DIR_RX][VSTRACE_OP_RW]);
+	EXPECT_EQ(n * size, s->bytes[V][VSTRACE_DIR_RX][VSTRACE_OP_RW]);
 	/* Guest side: the same packets through the virtio guest driver. */
 	EXPECT_EQ(0, guest("%s/selftests/vstrace_test --expect virtio rx RW %d %d",
 			   project, n, n * size));
 	EXPECT_EQ(0, guest("%s/selftests/vstrace_test --expect virtio tx RW %d %d",
 			   project, n, n * size));
+
+	/* Host side: vhost's copy, sched and notify stages, once per packet sent. */
+	EXPECT_GE(vs_stats_hist(s, VSTRACE_STAGE_COPY, VSTRACE_DIR_TX, V)->count, n);
+	EXPECT_GE(vs_stats_hist(s, VSTRACE_STAGE_SCHED, VSTRACE_DIR_TX, V)->count, n);
+	EXPECT_GE(vs_stats_hist(s, VSTRACE_STAGE_NOTIFY, VSTRACE_DIR_TX, V)->count, n);
+	EXPECT_GE(vs_stats_hist(s, VSTRACE_STAGE_PROTO, VSTRACE_DIR_RX, V)->count, n);
+	EXPECT_GE(vs_stats_hist(s, VSTRACE_STAGE_SCHED, VSTRACE_DIR_RX, V)->count, n);
+	/* Guest side: the virtio guest driver's. */
+	EXPECT_EQ(0, guest("%s/selftests/vstrace_test --expect-stage virtio tx copy %d",
+			   project, n));
+	EXPECT_EQ(0, guest("%s/selftests/vstrace_test --expect-stage virtio tx sched %d",
+			   project, n));
+	EXPECT_EQ(0, guest("%s/selftests/vstrace_test --expect-stage virtio tx notify %d",
+			   project, n));
+	EXPECT_EQ(0, guest("%s/selftests/vstrace_test --expect-stage virtio rx sched %d",
+			   project, n));
+	EXPECT_EQ(0, guest("%s/selftests/vstrace_test --expect-stage virtio rx proto %d",
+			   project, n));
 	guest("%s/user/vstrace stop; %s/user/vstrace show", project, project);
+	if (getenv("VSTRACE_DEBUG")) {
+		char cmd[PATH_MAX + 64];
+
+		snprintf(cmd, sizeof(cmd), "%s/user/vstrace show | sed 's/^/# /'", project);
+		if (system(cmd))
+			TH_LOG("vstrace show failed");
+	}
+	free(s);
 }
 
 /* ---- helper modes for the inner guest ---- */
@@ -660,6 +927,39 @@ static int expect_main(char **argv)
 	return 0;
 }
 
+/* Exit 0 if the (transport, dir, stage) histogram holds at least MIN samples. */
+static int expect_stage_main(char **argv)
+{
+	int t = vs_transport_parse(argv[0]), d = -1, st = -1;
+	unsigned long long min = strtoull(argv[3], NULL, 0);
+	struct vs_stats *s = malloc(sizeof(*s));
+	const struct vs_hist *h;
+	struct vs_nl *nl;
+
+	for (int i = 0; i < VSTRACE_NR_DIRS; i++)
+		if (!strcmp(argv[1], vs_dir_names[i]))
+			d = i;
+	for (int i = 0; i < VSTRACE_NR_STAGES; i++)
+		if (!strcmp(argv[2], vs_stage_names[i]))
+			st = i;
+	if (!s || t < 0 || d < 0 || st < 0) {
+		fprintf(stderr, "expect-stage: bad transport, dir or stage\n");
+		return 2;
+	}
+	if (vs_nl_open(&nl) || vs_nl_stats(nl, s)) {
+		fprintf(stderr, "expect-stage: cannot read the module's histograms\n");
+		return 1;
+	}
+	vs_nl_close(nl);
+	h = vs_stats_hist(s, st, d, t);
+	if (h->count < min) {
+		fprintf(stderr, "expect-stage: %s %s %s: %llu samples, want >= %llu\n",
+			argv[0], argv[1], argv[2], (unsigned long long)h->count, min);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char self[PATH_MAX];
@@ -674,5 +974,7 @@ int main(int argc, char **argv)
 		return echo_server_main((unsigned int)atoi(argv[2]));
 	if (argc == 7 && !strcmp(argv[1], "--expect"))
 		return expect_main(argv + 2);
+	if (argc == 6 && !strcmp(argv[1], "--expect-stage"))
+		return expect_stage_main(argv + 2);
 	return test_harness_run(argc, argv);
 }
