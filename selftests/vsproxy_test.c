@@ -1077,6 +1077,7 @@ static int run_proxy(char *const args[], char *err, size_t errlen)
 		dup2(fd, STDERR_FILENO);
 		dup2(open("/dev/null", O_WRONLY), STDOUT_FILENO);
 		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	if (!proxy_wait(&p, 10000)) {
