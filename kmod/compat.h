@@ -61,6 +61,14 @@ static inline struct virtio_vsock_hdr *vstrace_pkt_hdr(void *pkt)
 #define probe_kernel_read_compat(dst, src, len) probe_kernel_read(dst, src, len)
 #endif
 
+/* kvcalloc() since 4.18 (in mm.h, later slab.h); kvmalloc_array() since 4.12. */
+#ifndef VSTRACE_HAVE_KVCALLOC
+static inline void *kvcalloc(size_t n, size_t size, gfp_t flags)
+{
+	return kvmalloc_array(n, size, flags | __GFP_ZERO);
+}
+#endif
+
 /*
  * Function arguments and return address at a kprobe on a function's first
  * instruction (or after ENDBR).  regs_get_kernel_argument() is 5.x+ only.
