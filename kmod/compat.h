@@ -173,6 +173,32 @@ static inline kprobe_opcode_t *vstrace_skip_fentry(const struct kprobe *kp)
 })
 #endif
 
+/*
+ * register_kretprobe() on a symbol the kernel does not have: -ENOENT where
+ * kprobe_on_func_entry() returns an error (6.x), -EINVAL where it returns
+ * bool (4.14), which would hide a missing point from the fallback logic and
+ * misreport it.  A disabled kprobe on the same symbol tells the two apart.
+ */
+#ifndef VSTRACE_HAVE_KRETPROBE_ENOENT
+static inline int vstrace_register_kretprobe(struct kretprobe *rp)
+{
+	struct kprobe kp = {
+		.symbol_name	= rp->kp.symbol_name,
+		.offset		= rp->kp.offset,
+		.flags		= KPROBE_FLAG_DISABLED,
+	};
+	int err = register_kretprobe(rp), kerr;
+
+	if (err != -EINVAL || !rp->kp.symbol_name)
+		return err;
+	kerr = register_kprobe(&kp);
+	if (!kerr)
+		unregister_kprobe(&kp);
+	return kerr == -ENOENT ? -ENOENT : err;
+}
+#define register_kretprobe(rp)	vstrace_register_kretprobe(rp)
+#endif
+
 /* ---- Stage probes: latency histograms and in-flight tracking ---- */
 
 /* A kretprobe instance's kretprobe: get_kretprobe() since 5.11. */
