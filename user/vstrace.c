@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <sys/utsname.h>
 #include "json_writer.h"
+#include "vstrace_backend.h"
 #include "vstrace_nl.h"
 
 static struct {
@@ -78,25 +79,13 @@ static void usage(FILE *out)
 "Options:\n"
 "  -j, --json       JSON output\n"
 "  -p, --pretty     indented JSON (implies --json)\n"
-"  -b, --backend kmod\n"
-"                   the tracer to use (kmod; bpf comes with bpf/)\n"
+"  -b, --backend kmod|bpf\n"
+"                   the tracer: vstrace.ko (default) or bpf/vstrace.bpf.o\n"
 "  -h, --help       this text\n"
 "\n"
 "Examples:\n"
 "  vstrace start --port 5201 && vsbench rr --to vsock:1:5201 --size 64\n"
 "  vstrace show --json | jq .ops.RW\n", prog);
-}
-
-static int open_nl(struct vs_nl **nl)
-{
-	int err = vs_nl_open(nl);
-
-	if (err == -ENOENT)
-		p_err("vstrace.ko is not loaded (no generic netlink family '%s')",
-		      VSTRACE_GENL_NAME);
-	else if (err)
-		p_err("cannot open generic netlink socket: %s", strerror(-err));
-	return err;
 }
 
 static void sum_ops(const struct vs_stats *s, int op, uint64_t *pk, uint64_t *by)
@@ -337,41 +326,38 @@ static void show_text(const struct vs_status *st, const struct vs_stats *s)
 	       (unsigned long long)s->counters[VSTRACE_CTR_INFLIGHT_EXPIRED]);
 }
 
-static int read_all(struct vs_nl *nl, struct vs_status *st, struct vs_stats *s)
+static const struct vs_backend *backend(void)
 {
-	int err = vs_nl_status(nl, st);
+	return vs_backend_get(env.backend);
+}
 
-	if (!err)
-		err = vs_nl_stats(nl, s);
-	if (err)
-		p_err("cannot read counters: %s", vs_nl_error(nl));
-	return err;
+static int read_all(struct vs_status *st, struct vs_stats *s)
+{
+	char err[256] = "";
+	int ret = backend()->read(st, s, err, sizeof(err));
+
+	if (ret)
+		p_err("cannot read counters: %s", err);
+	return ret;
 }
 
 static int do_show(int argc, char **argv)
 {
 	struct vs_status st;
 	struct vs_stats s;
-	struct vs_nl *nl;
-	int ret = 1;
 
 	(void)argc; (void)argv;
-	if (open_nl(&nl))
+	if (read_all(&st, &s))
 		return 1;
-	if (read_all(nl, &st, &s))
-		goto out;
 	if (!st.active && !st.start_ns) {
 		p_err("no tracing session (start one with 'vstrace start')");
-		goto out;
+		return 1;
 	}
 	if (env.json)
 		show_json(&st, &s);
 	else
 		show_text(&st, &s);
-	ret = 0;
-out:
-	vs_nl_close(nl);
-	return ret;
+	return 0;
 }
 
 static int do_top(int argc, char **argv)
@@ -383,17 +369,12 @@ static int do_top(int argc, char **argv)
 	bool tty = isatty(STDOUT_FILENO);
 	struct vs_status st;
 	struct vs_stats s;
-	struct vs_nl *nl;
 	long i;
 
 	(void)argc; (void)argv;
-	if (open_nl(&nl))
-		return 1;
 	for (i = 0; env.iterations < 0 || i < env.iterations; i++) {
-		if (read_all(nl, &st, &s)) {
-			vs_nl_close(nl);
+		if (read_all(&st, &s))
 			return 1;
-		}
 		if (tty && !env.json)
 			printf("\033[H\033[2J");
 		if (env.json)
@@ -404,27 +385,17 @@ static int do_top(int argc, char **argv)
 		if (env.iterations < 0 || i + 1 < env.iterations)
 			nanosleep(&ts, NULL);
 	}
-	vs_nl_close(nl);
 	return 0;
 }
 
 static int do_status(int argc, char **argv)
 {
 	struct vs_status st;
-	struct vs_nl *nl;
 	json_writer_t w;
-	int err;
 
 	(void)argc; (void)argv;
-	if (open_nl(&nl))
+	if (read_all(&st, NULL))
 		return 1;
-	err = vs_nl_status(nl, &st);
-	if (err) {
-		p_err("cannot read status: %s", vs_nl_error(nl));
-		vs_nl_close(nl);
-		return 1;
-	}
-	vs_nl_close(nl);
 	if (env.json) {
 		jsonw_init(&w, stdout, env.pretty);
 		jsonw_start_object(&w);
@@ -479,45 +450,42 @@ static int do_status(int argc, char **argv)
 	return 0;
 }
 
-static int simple_cmd(int (*fn)(struct vs_nl *), const char *what)
-{
-	struct vs_nl *nl;
-	int err;
-
-	if (open_nl(&nl))
-		return 1;
-	err = fn(nl);
-	if (err)
-		p_err("%s: %s", what, vs_nl_error(nl));
-	vs_nl_close(nl);
-	return err ? 1 : 0;
-}
-
-static int nl_start(struct vs_nl *nl)
-{
-	return vs_nl_start(nl, &env.filter);
-}
-
 static int do_start(int argc, char **argv)
 {
+	char err[512] = "";
+
 	(void)argc; (void)argv;
-	if (strcmp(env.backend, "kmod")) {
-		p_err("backend '%s' is not available; use --backend kmod", env.backend);
+	if (backend()->start(&env.filter, err, sizeof(err))) {
+		p_err("cannot start session: %s", err);
 		return 1;
 	}
-	return simple_cmd(nl_start, "cannot start session");
+	if (err[0] && !env.json)
+		fprintf(stderr, "Note: %s\n", err);
+	return 0;
 }
 
 static int do_stop(int argc, char **argv)
 {
+	char err[256] = "";
+
 	(void)argc; (void)argv;
-	return simple_cmd(vs_nl_stop, "cannot stop session");
+	if (backend()->stop(err, sizeof(err))) {
+		p_err("cannot stop session: %s", err);
+		return 1;
+	}
+	return 0;
 }
 
 static int do_reset(int argc, char **argv)
 {
+	char err[256] = "";
+
 	(void)argc; (void)argv;
-	return simple_cmd(vs_nl_reset, "cannot reset counters");
+	if (backend()->reset(err, sizeof(err))) {
+		p_err("cannot reset counters: %s", err);
+		return 1;
+	}
+	return 0;
 }
 
 static int do_help(int argc, char **argv)
@@ -602,7 +570,7 @@ int main(int argc, char **argv)
 			env.json = env.pretty = true;
 			break;
 		case 'b':
-			if (strcmp(optarg, "kmod") && strcmp(optarg, "bpf")) {
+			if (!vs_backend_get(optarg)) {
 				p_err("--backend: unknown backend '%s' (kmod, bpf)", optarg);
 				return 2;
 			}
