@@ -82,7 +82,7 @@ $(TOOL_BINS): user/%: user/$$*.c $$(wildcard user/$$*_*.c) $$(wildcard user/$$**
 user: $(foreach t,$(TOOLS),$(if $(wildcard user/$(t).c),user/$(t)))
 
 # ---- selftests (kselftest harness) ----
-selftests/%_test: selftests/%_test.c selftests/kselftest_harness.h $(LIB)
+selftests/%_test: selftests/%_test.c $(wildcard selftests/*.h) $(LIB)
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(NL_CFLAGS) $(CFLAGS) $(WARN) -Wno-sign-compare -Wno-clobbered $< $(LIB) $(LDFLAGS) $(NL_LIBS) -lpthread -lm -o $@
 

@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 #include "kselftest_harness.h"
+#include "vsock_util.h"
 #include "vstrace_nl.h"
 #include "vstrace_bpf.h"
 #include "vstrace_maps.h"
@@ -77,153 +78,13 @@ static int run(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* ---- vsock traffic: a ping-pong server and client (as in vstrace_test.c) ---- */
-
-static int set_timeouts(int fd, int seconds)
-{
-	struct timeval tv = { .tv_sec = seconds };
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
-		return -1;
-	return 0;
-}
-
-static int xfer_all(int fd, char *buf, size_t len, bool send_it)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = send_it ? send(fd, buf + done, len - done, MSG_NOSIGNAL) :
-			      recv(fd, buf + done, len - done, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n == 0 ? -ECONNRESET : -errno;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-static int vsock_listen(unsigned int port)
-{
-	struct sockaddr_vm sa = {
-		.svm_family = AF_VSOCK,
-		.svm_cid = VMADDR_CID_ANY,
-		.svm_port = port,
-	};
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-static int vsock_connect(unsigned int cid, unsigned int port)
-{
-	struct sockaddr_vm sa = {
-		.svm_family = AF_VSOCK,
-		.svm_cid = cid,
-		.svm_port = port,
-	};
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	set_timeouts(fd, 30);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-struct server {
-	pthread_t thread;
-	int lfd;
-};
-
-/* Echo everything received on one accepted connection until EOF. */
-static void *server_main(void *arg)
-{
-	struct server *s = arg;
-	char buf[65536];
-	ssize_t n;
-	int fd;
-
-	fd = accept(s->lfd, NULL, NULL);
-	if (fd < 0)
-		return NULL;
-	set_timeouts(fd, 60);
-	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
-		if (xfer_all(fd, buf, (size_t)n, true))
-			break;
-	close(fd);
-	return NULL;
-}
-
-static int server_start(struct server *s, unsigned int port)
-{
-	s->lfd = vsock_listen(port);
-	if (s->lfd < 0)
-		return s->lfd;
-	return pthread_create(&s->thread, NULL, server_main, s) ? -EAGAIN : 0;
-}
-
-static void server_stop(struct server *s)
-{
-	shutdown(s->lfd, SHUT_RDWR);
-	pthread_join(s->thread, NULL);
-	close(s->lfd);
-}
-
-/* @count round trips of @size bytes each way. */
-static int ping_pong(unsigned int cid, unsigned int port, int count, size_t size)
-{
-	char *out = malloc(size), *in = malloc(size);
-	int fd, i, err = 0;
-
-	if (!out || !in) {
-		free(out);
-		free(in);
-		return -ENOMEM;
-	}
-	fd = vsock_connect(cid, port);
-	if (fd < 0) {
-		free(out);
-		free(in);
-		return fd;
-	}
-	for (i = 0; i < count && !err; i++) {
-		memset(out, 'a' + i % 26, size);
-		err = xfer_all(fd, out, size, true);
-		if (!err)
-			err = xfer_all(fd, in, size, false);
-		if (!err && memcmp(in, out, size))
-			err = -EBADMSG;
-	}
-	close(fd);
-	free(out);
-	free(in);
-	return err;
-}
-
 /* One connection, @n round trips of @size bytes, server and client here. */
 static int traffic(unsigned int port, int n, size_t size)
 {
 	struct server srv;
 	int err;
 
-	err = server_start(&srv, port);
+	err = server_start(&srv, port, false);
 	if (err)
 		return err;
 	err = ping_pong(VMADDR_CID_LOCAL, port, n, size);
