@@ -121,6 +121,8 @@ static const struct {
 } vstrace_callers[] = {
 	{ "vsock_loopback_work",		VSTRACE_TRANSPORT_LOOPBACK },
 	{ "virtio_transport_rx_work",		VSTRACE_TRANSPORT_VIRTIO },
+	/* 4.14: packets to the guest's own CID loop back through here. */
+	{ "virtio_transport_loopback_work",	VSTRACE_TRANSPORT_VIRTIO },
 	{ "vhost_vsock_handle_tx_kick",		VSTRACE_TRANSPORT_VHOST },
 	{ "vhost_transport_do_send_pkt",	VSTRACE_TRANSPORT_VHOST },
 };
