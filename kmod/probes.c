@@ -197,11 +197,24 @@ bool vstrace_called_from(unsigned long ret, const char *caller)
 	return c >= 0 && !strcmp(vstrace_callers[c].caller, caller);
 }
 
+/*
+ * Return probes sit on a function's first instruction, which on kernels
+ * with KPROBES_ON_FTRACE is the ftrace call site.  Loading and unloading
+ * them repeatedly under traffic oopsed the QEMU testbed's 6.1 and 6.12
+ * kernels (a jump to 0 on return from the ftrace trampoline); ret_probes=0
+ * leaves them out (the copy, proto rx and notify durations go with them).
+ */
+static bool ret_probes = true;
+module_param(ret_probes, bool, 0444);
+MODULE_PARM_DESC(ret_probes, "attach return probes (durations of copy, proto rx, notify); default 1");
+
 static int __vstrace_attach_symbol(struct vstrace_probe *p, const char *sym)
 {
 	kprobe_opcode_t *addr;
 	int err;
 
+	if (p->ret_handler && !ret_probes)
+		return -EOPNOTSUPP;
 	if (p->ret_handler) {
 		memset(&p->rp, 0, sizeof(p->rp));
 		p->rp.kp.symbol_name = sym;
@@ -297,6 +310,8 @@ int vstrace_probes_init(void)
 			pr_info("cannot probe %s: error %d (%s)\n", p->symbol,
 				p->error, p->error == -ENOENT ?
 				"module not loaded or function inlined" :
+				p->error == -EOPNOTSUPP ?
+				"return probes off: ret_probes=0" :
 				"register_kprobe failed");
 		else if (p->attached_symbol != p->symbol)
 			pr_info("%s is missing, using %s\n", p->symbol,
