@@ -870,11 +870,17 @@ TEST_F(proxy, target_down)
 	for (i = 0; i < 3; i++) {
 		t0 = now_ms();
 		fd = connect_to(down.family, down.port);
-		ASSERT_LE(0, fd);
-		n = recv(fd, &c, 1, 0);
-		EXPECT_TRUE(n == 0 || (n < 0 && errno == ECONNRESET));
+		/*
+		 * The reset may beat a slow client's connect() back: then
+		 * connect() itself says ECONNRESET.
+		 */
+		ASSERT_TRUE(fd >= 0 || fd == -ECONNRESET) TH_LOG("connect: %s", strerror(-fd));
+		if (fd >= 0) {
+			n = recv(fd, &c, 1, 0);
+			EXPECT_TRUE(n == 0 || (n < 0 && errno == ECONNRESET));
+			close(fd);
+		}
 		EXPECT_GT(3000, now_ms() - t0);
-		close(fd);
 	}
 	EXPECT_TRUE(wait_log(&down, "connect to ", 2000)) {
 		TH_LOG("log: %s", read_file(down.log));
@@ -1253,8 +1259,10 @@ TEST(max_conns)
 	EXPECT_EQ(1, read_full(fd[1], buf, 1));
 
 	fd[2] = connect_to(AF_INET, p.port);
-	ASSERT_LE(0, fd[2]);
-	EXPECT_GE(0, recv(fd[2], &c, 1, 0));
+	/* Refused: reset after the handshake, or before connect() returned. */
+	ASSERT_TRUE(fd[2] >= 0 || fd[2] == -ECONNRESET) TH_LOG("connect: %s", strerror(-fd[2]));
+	if (fd[2] >= 0)
+		EXPECT_GE(0, recv(fd[2], &c, 1, 0));
 	EXPECT_TRUE(wait_log(&p, "--max-conns", 2000));
 	EXPECT_EQ(1, proxy_stat(&p, "max_conns"));
 
@@ -1262,7 +1270,8 @@ TEST(max_conns)
 	EXPECT_EQ(1, read_full(fd[0], buf, 1));
 	close(fd[0]);
 	close(fd[1]);
-	close(fd[2]);
+	if (fd[2] >= 0)
+		close(fd[2]);
 	proxy_kill(&p);
 	server_stop(&s);
 }
