@@ -12,7 +12,8 @@
  * reclaimed when its bucket is full.  A full bucket gives up an idle entry
  * first, else its oldest (normally one that is long stale: a packet dropped
  * on its way, a socket closed); losing an interval that was still being
- * timed counts VSTRACE_CTR_INFLIGHT_EXPIRED.
+ * timed counts VSTRACE_CTR_INFLIGHT_EXPIRED.  Live packet entries give the
+ * TX queue depth (VSTRACE_CTR_TX_QUEUE_MAX).
  *
  * Locking: a bucket lock is taken with interrupts off, because handlers run
  * in any context (the virtqueue callback in hard IRQ) and the reset runs in
@@ -46,6 +47,54 @@ struct vstrace_inflight_bucket {
 /* Allocated at init, freed at exit after the probes are gone. */
 static struct vstrace_inflight_bucket *vstrace_inflight_table;
 
+/*
+ * TX queue depth: packets handed to a transport's send_pkt and not yet
+ * taken by its worker or virtqueue, i.e. live VSTRACE_IF_QUEUED_* entries,
+ * counted where such an entry appears or goes (taken, stale, evicted,
+ * reset), over all transports.  The deepest is kept for the session.
+ */
+static atomic_t vstrace_tx_queued = ATOMIC_INIT(0);
+static atomic_t vstrace_tx_queued_max = ATOMIC_INIT(0);
+
+static bool vstrace_queued_kind(u32 kind)
+{
+	return kind == VSTRACE_IF_QUEUED_LOOPBACK ||
+	       kind == VSTRACE_IF_QUEUED_VIRTIO ||
+	       kind == VSTRACE_IF_QUEUED_VHOST;
+}
+
+/* An entry of @kind appears (+1) or goes (-1). */
+static void vstrace_queue_account(u32 kind, int delta)
+{
+	int depth, max;
+
+	if (!vstrace_queued_kind(kind))
+		return;
+	depth = atomic_add_return(delta, &vstrace_tx_queued);
+	max = atomic_read(&vstrace_tx_queued_max);
+	while (depth > max) {
+		int old = atomic_cmpxchg(&vstrace_tx_queued_max, max, depth);
+
+		if (old == max)
+			break;
+		max = old;
+	}
+}
+
+/* Deepest TX queue since the last reset, in packets. */
+u64 vstrace_inflight_tx_queue_max(void)
+{
+	return atomic_read(&vstrace_tx_queued_max);
+}
+
+/* Empty slot @e, accounting for what it held. */
+static void vstrace_slot_clear(struct vstrace_inflight *e)
+{
+	if (e->key)
+		vstrace_queue_account(e->kind, -1);
+	memset(e, 0, sizeof(*e));
+}
+
 int vstrace_inflight_init(void)
 {
 	unsigned int i;
@@ -78,6 +127,9 @@ void vstrace_inflight_reset(void)
 		memset(b->slot, 0, sizeof(b->slot));
 		raw_spin_unlock_irqrestore(&b->lock, flags);
 	}
+	/* Handlers racing with the reset may leave the depth off by a few. */
+	atomic_set(&vstrace_tx_queued, 0);
+	atomic_set(&vstrace_tx_queued_max, 0);
 }
 
 static struct vstrace_inflight_bucket *vstrace_bucket(unsigned long key,
@@ -119,9 +171,12 @@ static struct vstrace_inflight *__vstrace_claim(struct vstrace_inflight_bucket *
 		if (!oldest || e->stamp < oldest->stamp)
 			oldest = e;
 	}
-	if (idle)
+	if (idle) {
+		vstrace_slot_clear(idle);
 		return idle;
+	}
 	vstrace_count(VSTRACE_CTR_INFLIGHT_EXPIRED, 1);
+	vstrace_slot_clear(oldest);
 	return oldest;
 }
 
@@ -147,7 +202,7 @@ static struct vstrace_inflight *__vstrace_lookup(struct vstrace_inflight_bucket 
 
 	if (e && vstrace_stale(e, now)) {
 		vstrace_count(VSTRACE_CTR_INFLIGHT_EXPIRED, 1);
-		memset(e, 0, sizeof(*e));
+		vstrace_slot_clear(e);
 		e = NULL;
 	}
 	return e;
@@ -163,8 +218,10 @@ void vstrace_inflight_put(unsigned long key, u32 kind, u32 val, u64 ts,
 
 	raw_spin_lock_irqsave(&b->lock, flags);
 	e = __vstrace_find(b, key, kind);
-	if (!e)
+	if (!e) {
 		e = __vstrace_claim(b);
+		vstrace_queue_account(kind, 1);
+	}
 	e->key = key;
 	e->kind = kind;
 	e->val = val;
@@ -186,7 +243,7 @@ bool vstrace_inflight_take(unsigned long key, u32 kind, u64 now,
 	e = __vstrace_lookup(b, key, kind, now);
 	if (e) {
 		*out = *e;
-		memset(e, 0, sizeof(*e));
+		vstrace_slot_clear(e);
 	}
 	raw_spin_unlock_irqrestore(&b->lock, flags);
 	return e;
@@ -224,7 +281,6 @@ bool vstrace_inflight_mark(unsigned long key, u32 kind, u32 val, u64 now)
 	e = __vstrace_find(b, key, kind);
 	if (!e) {
 		e = __vstrace_claim(b);
-		memset(e, 0, sizeof(*e));
 		e->key = key;
 		e->kind = kind;
 	}

@@ -22,6 +22,8 @@
  */
 #include <linux/kallsyms.h>
 #include <linux/kernel.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/kprobes.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
@@ -114,6 +116,68 @@ struct vstrace_probe *vstrace_probe_of_ri(struct kretprobe_instance *ri)
 	return rp ? container_of(rp, struct vstrace_probe, rp) : NULL;
 }
 
+/*
+ * Return probes armed and not yet returned, per CPU (an instance may
+ * return on another CPU than it was armed on, so only the sum means
+ * anything).  Unloading waits for the sum to reach zero before it
+ * unregisters, so that no task is left holding a return trampoline whose
+ * kretprobe is gone: see vstrace_probes_drain().
+ */
+static long __percpu *vstrace_ret_pending;
+static bool vstrace_draining;	/* WRITE_ONCE at exit, READ_ONCE in handlers */
+
+static int vstrace_kret_entry(struct kretprobe_instance *ri,
+			      struct pt_regs *regs)
+{
+	struct vstrace_probe *p = vstrace_probe_of_ri(ri);
+
+	/* 1: do not arm the return probe. */
+	if (!p || READ_ONCE(vstrace_draining) || p->entry_handler(ri, regs))
+		return 1;
+	this_cpu_inc(*vstrace_ret_pending);
+	return 0;
+}
+
+static int vstrace_kret_ret(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
+{
+	struct vstrace_probe *p = vstrace_probe_of_ri(ri);
+
+	if (p)
+		p->ret_handler(ri, regs);
+	this_cpu_dec(*vstrace_ret_pending);
+	return 0;
+}
+
+static long vstrace_ret_pending_sum(void)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += *per_cpu_ptr(vstrace_ret_pending, cpu);
+	return sum;
+}
+
+/*
+ * Stop arming return probes and wait until every armed one has returned
+ * (the probed functions are short; a few may sleep in an allocation or a
+ * page fault).  Returns the number still pending after the deadline.
+ */
+static long vstrace_probes_drain(void)
+{
+	unsigned long deadline = jiffies + 10 * HZ;
+	long pending;
+
+	WRITE_ONCE(vstrace_draining, true);
+	/* Entry handlers already past the check finish first. */
+	synchronize_rcu();
+	while ((pending = vstrace_ret_pending_sum()) > 0 &&
+	       time_before(jiffies, deadline))
+		msleep(10);
+	return pending;
+}
+
 /* Callers of probed functions, and the transport each implies. */
 static const struct {
 	const char *caller;
@@ -199,10 +263,9 @@ bool vstrace_called_from(unsigned long ret, const char *caller)
 
 /*
  * Return probes sit on a function's first instruction, which on kernels
- * with KPROBES_ON_FTRACE is the ftrace call site.  Loading and unloading
- * them repeatedly under traffic oopsed the QEMU testbed's 6.1 and 6.12
- * kernels (a jump to 0 on return from the ftrace trampoline); ret_probes=0
- * leaves them out (the copy, proto rx and notify durations go with them).
+ * with KPROBES_ON_FTRACE is the ftrace call site.  ret_probes=0 leaves them
+ * out, and with them the copy, proto (rx) and notify durations: for a
+ * kernel where even ftrace-based probes must be avoided.
  */
 static bool ret_probes = true;
 module_param(ret_probes, bool, 0444);
@@ -218,8 +281,8 @@ static int __vstrace_attach_symbol(struct vstrace_probe *p, const char *sym)
 	if (p->ret_handler) {
 		memset(&p->rp, 0, sizeof(p->rp));
 		p->rp.kp.symbol_name = sym;
-		p->rp.entry_handler = p->entry_handler;
-		p->rp.handler = p->ret_handler;
+		p->rp.entry_handler = vstrace_kret_entry;
+		p->rp.handler = vstrace_kret_ret;
 		p->rp.data_size = p->data_size;
 		p->rp.maxactive = VSTRACE_MAXACTIVE;
 		return register_kretprobe(&p->rp);
@@ -294,6 +357,9 @@ int vstrace_probes_init(void)
 {
 	int i;
 
+	vstrace_ret_pending = alloc_percpu(long);
+	if (!vstrace_ret_pending)
+		return -ENOMEM;
 	for (i = 0; i < ARRAY_SIZE(vstrace_probes); i++) {
 		struct vstrace_probe *p = &vstrace_probes[i];
 
@@ -323,13 +389,18 @@ int vstrace_probes_init(void)
 err_free_hits:
 	while (i--)
 		free_percpu(vstrace_probes[i].hits);
+	free_percpu(vstrace_ret_pending);
 	return -ENOMEM;
 }
 
 void vstrace_probes_exit(void)
 {
+	long pending;
 	int i;
 
+	pending = vstrace_probes_drain();
+	if (pending)
+		pr_warn("%ld return probes still pending at unload\n", pending);
 	mutex_lock(&vstrace_session_lock);
 	for (i = 0; i < ARRAY_SIZE(vstrace_probes); i++)
 		__vstrace_probe_detach(&vstrace_probes[i]);
@@ -337,6 +408,7 @@ void vstrace_probes_exit(void)
 	/* unregister_k(ret)probe() waits for running handlers. */
 	for (i = 0; i < ARRAY_SIZE(vstrace_probes); i++)
 		free_percpu(vstrace_probes[i].hits);
+	free_percpu(vstrace_ret_pending);
 }
 
 unsigned int vstrace_probes_count(void)

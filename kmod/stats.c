@@ -37,6 +37,8 @@ void vstrace_stats_sum(struct vstrace_cpu_stats *sum)
 		for (i = 0; i < n; i++)
 			dst[i] += READ_ONCE(src[i]);
 	}
+	/* A gauge, not a per-CPU sum. */
+	sum->counters[VSTRACE_CTR_TX_QUEUE_MAX] = vstrace_inflight_tx_queue_max();
 }
 
 /* False if the session traces only another transport than @t. */

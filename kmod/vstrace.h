@@ -121,6 +121,7 @@ bool vstrace_inflight_mark(unsigned long key, u32 kind, u32 val, u64 now);
 void vstrace_inflight_restart(unsigned long key, u32 kind, u64 now);
 bool vstrace_inflight_consume(unsigned long key, u32 kind, u64 now,
 			      struct vstrace_inflight *out);
+u64 vstrace_inflight_tx_queue_max(void);
 
 /*
  * Probe points (probes.c).  A point is a plain kprobe (@handler) or a

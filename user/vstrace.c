@@ -196,6 +196,7 @@ static void show_json(const struct vs_status *st, const struct vs_stats *s)
 	jsonw_uint_field(&w, "stall_ns", s->counters[VSTRACE_CTR_CREDIT_STALL_NS]);
 	jsonw_end_object(&w);
 	jsonw_uint_field(&w, "drops", s->counters[VSTRACE_CTR_DROPS]);
+	jsonw_uint_field(&w, "tx_queue_max", s->counters[VSTRACE_CTR_TX_QUEUE_MAX]);
 	jsonw_name(&w, "overhead");
 	jsonw_start_object(&w);
 	jsonw_uint_field(&w, "probe_hits", s->counters[VSTRACE_CTR_PROBE_HITS]);
@@ -315,11 +316,12 @@ static void show_text(const struct vs_status *st, const struct vs_stats *s)
 	if (!any)
 		printf("(no packets)\n");
 	show_stages(s);
-	printf("\ncredit stalls %llu (%llu ns)  drops %llu  filtered out %llu\n",
+	printf("\ncredit stalls %llu (%llu ns)  drops %llu  filtered out %llu  tx queue max %llu\n",
 	       (unsigned long long)s->counters[VSTRACE_CTR_CREDIT_STALLS],
 	       (unsigned long long)s->counters[VSTRACE_CTR_CREDIT_STALL_NS],
 	       (unsigned long long)s->counters[VSTRACE_CTR_DROPS],
-	       (unsigned long long)s->counters[VSTRACE_CTR_FILTERED]);
+	       (unsigned long long)s->counters[VSTRACE_CTR_FILTERED],
+	       (unsigned long long)s->counters[VSTRACE_CTR_TX_QUEUE_MAX]);
 	printf("tracer cost: %llu probe hits, %.0f ns per hit; %llu in-flight entries expired\n",
 	       (unsigned long long)s->counters[VSTRACE_CTR_PROBE_HITS],
 	       ns_per_hit(s),

@@ -54,7 +54,8 @@
 	X(CREDIT_STALL_NS, "credit_stall_ns")		\
 	X(DROPS, "drops")				\
 	X(INFLIGHT_EXPIRED, "inflight_expired")		\
-	X(FILTERED, "filtered")
+	X(FILTERED, "filtered")				\
+	X(TX_QUEUE_MAX, "tx_queue_max")
 
 #define __VSTRACE_ENUM(id, ...)		VSTRACE_TRANSPORT_##id,
 enum vstrace_transport { VSTRACE_TRANSPORTS(__VSTRACE_ENUM) VSTRACE_NR_TRANSPORTS };
