@@ -271,13 +271,28 @@ static bool ret_probes = true;
 module_param(ret_probes, bool, 0444);
 MODULE_PARM_DESC(ret_probes, "attach return probes (durations of copy, proto rx, notify); default 1");
 
+/* False only if the kernel has no probe-able function @sym. */
+static bool vstrace_symbol_exists(const char *sym)
+{
+	struct kprobe kp = {
+		.symbol_name	= sym,
+		.flags		= KPROBE_FLAG_DISABLED,
+	};
+	int err = register_kprobe(&kp);
+
+	if (!err)
+		unregister_kprobe(&kp);
+	return err != -ENOENT;
+}
+
 static int __vstrace_attach_symbol(struct vstrace_probe *p, const char *sym)
 {
 	kprobe_opcode_t *addr;
 	int err;
 
+	/* Switched off, but a missing function is still reported as missing. */
 	if (p->ret_handler && !ret_probes)
-		return -EOPNOTSUPP;
+		return vstrace_symbol_exists(sym) ? -EOPNOTSUPP : -ENOENT;
 	if (p->ret_handler) {
 		memset(&p->rp, 0, sizeof(p->rp));
 		p->rp.kp.symbol_name = sym;
