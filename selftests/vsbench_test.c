@@ -27,6 +27,7 @@
 #include <linux/vm_sockets.h>
 
 #include "kselftest_harness.h"
+#include "vsock_util.h"
 
 #define OUT_MAX		(256 << 10)
 #define MAX_SERVERS	4
@@ -351,6 +352,30 @@ FIXTURE_TEARDOWN(vsbench)
 
 static struct run_out r_buf;
 
+static int guest_sh(const char *project, const char *fmt, ...)
+{
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	st = guest_vrun(project, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+/* A vsbench VSOCK server on @port in the inner guest, in the background. */
+static int guest_run_bg(const char *project, unsigned int port)
+{
+	return guest_sh(project, "(%s/user/vsbench server --vsock --port %u >/dev/null 2>&1 &); sleep 1",
+			project, port);
+}
+
+static void guest_stop_bg(const char *project, unsigned int port)
+{
+	/* "[v]" keeps the pattern from matching the shell that runs pkill. */
+	guest_sh(project, "pkill -f \"[v]sbench server --vsock --port %u\"", port);
+}
+
 TEST_F(vsbench, rr_closed_loop)
 {
 	struct run_out *r = &r_buf;
@@ -670,6 +695,40 @@ TEST(help_on_every_verb)
 		EXPECT_EQ(0, r->status);
 		EXPECT_NE(NULL, strstr(r->out, "sweep"));
 	}
+}
+
+/*
+ * Nested testbed: rr and stream in both directions between the outer VM and
+ * a server in the inner guest, across vhost and the virtio guest driver.
+ */
+TEST(nested_rr_and_stream_to_guest)
+{
+	struct run_out *r = &r_buf;
+	unsigned int cid = guest_cid(), port = 24000 + (unsigned int)(getpid() % 1000);
+	char project[PATH_MAX], to[64], cport[16];
+
+	if (!cid)
+		SKIP(return, "no inner guest (tools/testbed/run --nested)");
+	snprintf(project, sizeof(project), "%s", vsbench_path());
+	/* .../selftests/../user/vsbench -> the project directory. */
+	snprintf(project, sizeof(project), "%s", dirname(dirname(project)));
+	snprintf(to, sizeof(to), "vsock:%u:%u", cid, port);
+	snprintf(cport, sizeof(cport), "%u", port);
+	ASSERT_EQ(0, guest_run_bg(project, port));
+
+	RUN(300, r, "rr", "--to", to, "--size", "256", "--count", "50", "--warmup", "5",
+	    "--verify", "--timeout", "120");
+	EXPECT_STATUS(0, r);
+	EXPECT_NE(NULL, strstr(r->out, "50 round trips measured after 5 warm-up"));
+	RUN(300, r, "stream", "--to", to, "--size", "64K", "--seconds", "2", "--verify",
+	    "--timeout", "120");
+	EXPECT_STATUS(0, r);
+	EXPECT_NE(NULL, strstr(r->out, "total"));
+	RUN(300, r, "stream", "--to", to, "--size", "16K", "--seconds", "2", "--verify",
+	    "--direction", "backward", "--timeout", "120");
+	EXPECT_STATUS(0, r);
+	EXPECT_NE(NULL, strstr(r->out, "total"));
+	guest_stop_bg(project, port);
 }
 
 TEST_HARNESS_MAIN

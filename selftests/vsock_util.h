@@ -7,12 +7,16 @@
 #define VSTRACE_SELFTEST_VSOCK_UTIL_H
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
@@ -213,6 +217,30 @@ static inline int ping_pong_timed(unsigned int cid, unsigned int port, int count
 static inline int ping_pong(unsigned int cid, unsigned int port, int count, size_t size)
 {
 	return ping_pong_timed(cid, port, count, size, NULL);
+}
+
+/*
+ * Run a shell command in the nested inner guest (tools/testbed/guest, under
+ * `tools/testbed/run --nested`) and return its exit status, -1 if it did
+ * not exit.  @project is the project directory, the same path in both VMs.
+ */
+static inline int guest_vrun(const char *project, const char *fmt, va_list ap)
+{
+	char cmd[2048], line[PATH_MAX + 2200];
+	int st;
+
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	snprintf(line, sizeof(line), "%s/tools/testbed/guest sh -c '%s'", project, cmd);
+	st = system(line);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The inner guest's CID, or 0 without one. */
+static inline unsigned int guest_cid(void)
+{
+	const char *s = getenv("VSTRACE_GUEST_CID");
+
+	return s ? (unsigned int)atoi(s) : 0;
 }
 
 #endif

@@ -810,16 +810,13 @@ TEST_F_TIMEOUT(vstrace, no_leak_over_load_cycles, 600)
 
 static int guest(const char *fmt, ...)
 {
-	char cmd[2048], line[PATH_MAX + 2200];
 	va_list ap;
 	int st;
 
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	st = guest_vrun(project, fmt, ap);
 	va_end(ap);
-	snprintf(line, sizeof(line), "%s/tools/testbed/guest sh -c '%s'", project, cmd);
-	st = system(line);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return st;
 }
 
 /* Sum of the means of every non-empty stage histogram, ns. */
