@@ -705,15 +705,14 @@ TEST(nested_rr_and_stream_to_guest)
 {
 	struct run_out *r = &r_buf;
 	unsigned int cid = guest_cid(), port = 24000 + (unsigned int)(getpid() % 1000);
-	char project[PATH_MAX], to[64], cport[16];
+	char path[PATH_MAX], project[PATH_MAX], to[64];
 
 	if (!cid)
 		SKIP(return, "no inner guest (tools/testbed/run --nested)");
-	snprintf(project, sizeof(project), "%s", vsbench_path());
-	/* .../selftests/../user/vsbench -> the project directory. */
-	snprintf(project, sizeof(project), "%s", dirname(dirname(project)));
+	/* .../user/vsbench -> the project directory. */
+	snprintf(path, sizeof(path), "%s", vsbench_path());
+	snprintf(project, sizeof(project), "%s", dirname(dirname(path)));
 	snprintf(to, sizeof(to), "vsock:%u:%u", cid, port);
-	snprintf(cport, sizeof(cport), "%u", port);
 	ASSERT_EQ(0, guest_run_bg(project, port));
 
 	RUN(300, r, "rr", "--to", to, "--size", "256", "--count", "50", "--warmup", "5",
