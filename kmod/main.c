@@ -26,8 +26,10 @@
  * Lifetime: the histograms and the in-flight table exist before the first
  * probe and outlive the last one; probes are registered before the netlink
  * family, so a command never sees a half-built table; exit unregisters the
- * family first, then the probes (unregister_k(ret)probe waits for running
- * handlers), then frees.  The module never depends on ftrace: kprobes are
+ * family first, then the probes: return probes stop being armed and the
+ * armed ones are waited for (probes.c, vstrace_probes_drain()) before
+ * anything is unregistered, and unregister_k(ret)probe waits for running
+ * handlers; then frees.  The module never depends on ftrace: kprobes are
  * placed after the ftrace call site; kretprobes, which must sit on the
  * first instruction, are ftrace-based where the kernel has
  * KPROBES_ON_FTRACE, and plain elsewhere (4.14 enclaves).

@@ -363,11 +363,14 @@ static int guest_sh(const char *project, const char *fmt, ...)
 	return st;
 }
 
-/* A vsbench VSOCK server on @port in the inner guest, in the background. */
+/* A vsbench VSOCK server on @port in the inner guest, once it listens. */
 static int guest_run_bg(const char *project, unsigned int port)
 {
-	return guest_sh(project, "(%s/user/vsbench server --vsock --port %u >/dev/null 2>&1 &); sleep 1",
-			project, port);
+	return guest_sh(project,
+			"(%s/user/vsbench server --vsock --port %u >/tmp/vsbench-%u.log 2>&1 &); "
+			"i=0; until grep -q listening /tmp/vsbench-%u.log; do "
+			"i=$((i + 1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done",
+			project, port, port, port);
 }
 
 static void guest_stop_bg(const char *project, unsigned int port)
@@ -697,11 +700,25 @@ TEST(help_on_every_verb)
 	}
 }
 
+/* Nested testbed: nothing to set up beyond what the test does itself. */
+FIXTURE(guest) {
+	int unused;
+};
+
+FIXTURE_SETUP(guest)
+{
+}
+
+FIXTURE_TEARDOWN(guest)
+{
+}
+
 /*
  * Nested testbed: rr and stream in both directions between the outer VM and
  * a server in the inner guest, across vhost and the virtio guest driver.
+ * Guest commands take seconds each under nested emulation.
  */
-TEST(nested_rr_and_stream_to_guest)
+TEST_F_TIMEOUT(guest, nested_rr_and_stream_to_guest, 900)
 {
 	struct run_out *r = &r_buf;
 	unsigned int cid = guest_cid(), port = 24000 + (unsigned int)(getpid() % 1000);
