@@ -586,9 +586,10 @@ static void *traffic_main(void *arg)
  * default 100; 1000 for a stress run by hand), return probes included
  * (VSTRACE_RET_PROBES=0 leaves them out).  Every cycle registers and
  * unregisters 17 kprobes and kretprobes under traffic, so the kernel
- * patches the probed functions' text twice a cycle.
+ * patches the probed functions' text twice a cycle.  A cycle takes about a
+ * second under TCG: the timeout leaves room for the 1000-cycle run.
  */
-TEST_F_TIMEOUT(vstrace, unload_reload_under_traffic, 900)
+TEST_F_TIMEOUT(vstrace, unload_reload_under_traffic, 3600)
 {
 	struct vs_filter f = { .cid = -1, .port = -1, .transport = -1 };
 	const char *env = getenv("VSTRACE_CYCLES");
