@@ -352,21 +352,10 @@ FIXTURE_TEARDOWN(vsbench)
 
 static struct run_out r_buf;
 
-static int guest_sh(const char *project, const char *fmt, ...)
-{
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	st = guest_vrun(project, fmt, ap);
-	va_end(ap);
-	return st;
-}
-
 /* A vsbench VSOCK server on @port in the inner guest, once it listens. */
 static int guest_run_bg(const char *project, unsigned int port)
 {
-	return guest_sh(project,
+	return guest_run(project,
 			"(%s/user/vsbench server --vsock --port %u >/tmp/vsbench-%u.log 2>&1 &); "
 			"i=0; until grep -q listening /tmp/vsbench-%u.log; do "
 			"i=$((i + 1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done",
@@ -376,7 +365,7 @@ static int guest_run_bg(const char *project, unsigned int port)
 static void guest_stop_bg(const char *project, unsigned int port)
 {
 	/* "[v]" keeps the pattern from matching the shell that runs pkill. */
-	guest_sh(project, "pkill -f \"[v]sbench server --vsock --port %u\"", port);
+	guest_run(project, "pkill -f \"[v]sbench server --vsock --port %u\"", port);
 }
 
 TEST_F(vsbench, rr_closed_loop)

@@ -235,6 +235,18 @@ static inline int guest_vrun(const char *project, const char *fmt, va_list ap)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+static inline int __attribute__((format(printf, 2, 3)))
+guest_run(const char *project, const char *fmt, ...)
+{
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	st = guest_vrun(project, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
 /* The inner guest's CID, or 0 without one. */
 static inline unsigned int guest_cid(void)
 {

@@ -810,16 +810,7 @@ TEST_F_TIMEOUT(vstrace, no_leak_over_load_cycles, 600)
 
 /* ---- nested: vhost in the outer VM, virtio guest driver in the inner ---- */
 
-static int guest(const char *fmt, ...)
-{
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	st = guest_vrun(project, fmt, ap);
-	va_end(ap);
-	return st;
-}
+#define guest(...)	guest_run(project, __VA_ARGS__)
 
 /* Sum of the means of every non-empty stage histogram, ns. */
 static double stage_means_sum(const struct vs_stats *s)
