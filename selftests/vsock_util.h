@@ -176,25 +176,18 @@ static uint64_t mono_ns(void)
 }
 
 /*
- * @count round trips of @size bytes each way; if @rtt_ns, the time they
- * took in all (connection set-up excluded).
+ * @count round trips of @size bytes each way on the connected socket @fd;
+ * if @rtt_ns, the time they took in all.
  */
-static inline int ping_pong_timed(unsigned int cid, unsigned int port, int count,
-			   size_t size, uint64_t *rtt_ns)
+static inline int round_trips(int fd, int count, size_t size, uint64_t *rtt_ns)
 {
 	char *out = malloc(size), *in = malloc(size);
-	int fd, i, err = 0;
+	int i, err = 0;
 
 	if (!out || !in) {
 		free(out);
 		free(in);
 		return -ENOMEM;
-	}
-	fd = vsock_connect(cid, port);
-	if (fd < 0) {
-		free(out);
-		free(in);
-		return fd;
 	}
 	if (rtt_ns)
 		*rtt_ns = mono_ns();
@@ -208,9 +201,21 @@ static inline int ping_pong_timed(unsigned int cid, unsigned int port, int count
 	}
 	if (rtt_ns)
 		*rtt_ns = mono_ns() - *rtt_ns;
-	close(fd);
 	free(out);
 	free(in);
+	return err;
+}
+
+/* round_trips() on a new connection (its set-up not timed), then close it. */
+static inline int ping_pong_timed(unsigned int cid, unsigned int port, int count,
+				  size_t size, uint64_t *rtt_ns)
+{
+	int fd = vsock_connect(cid, port), err;
+
+	if (fd < 0)
+		return fd;
+	err = round_trips(fd, count, size, rtt_ns);
+	close(fd);
 	return err;
 }
 
