@@ -848,7 +848,7 @@ TEST_F_TIMEOUT(vstrace, nested_vhost_and_virtio_count_both_sides, 900)
 	const char *cid_env = getenv("VSTRACE_GUEST_CID");
 	struct vs_filter f = { .cid = -1, .port = -1, .transport = -1 };
 	const int V = VSTRACE_TRANSPORT_VHOST;
-	const int n = 20, size = 256;
+	const int n = 200, warmup = 20, size = 256;
 	unsigned int cid, port = test_port(9);
 	double host_means, guest_means, rtt_mean;
 	struct vs_stats *s;
@@ -876,7 +876,7 @@ TEST_F_TIMEOUT(vstrace, nested_vhost_and_virtio_count_both_sides, 900)
 			   project, project, project, port, port, port));
 	fd = vsock_connect(cid, port);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, round_trips(fd, 5, size, NULL));
+	ASSERT_EQ(0, round_trips(fd, warmup, size, NULL));
 	ASSERT_EQ(0, guest("%s/user/vstrace start --port %u", project, port));
 	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
 	ASSERT_EQ(0, round_trips(fd, n, size, &rtt_ns));
@@ -914,18 +914,18 @@ TEST_F_TIMEOUT(vstrace, nested_vhost_and_virtio_count_both_sides, 900)
 			   project, n));
 	/*
 	 * Both sides' stage means fit in the round trip the client measured.
-	 * In this testbed they explain nearly all of it (the emulated inner
-	 * guest dominates: 99 % in one run), and a few stages overlap by
-	 * design (wakeup starts at data ready inside proto (rx); the credit
-	 * update a dequeue sends is queued while the reply is built), so the
-	 * sum may pass the round trip by a little: allow 10 %.
+	 * Under nested emulation the stage times are heavy-tailed: over 20
+	 * round trips the sum of means ranged from 0.67 to 1.03 round trips
+	 * (a few stages overlap: wakeup starts inside proto (rx), credit
+	 * updates travel beside the reply); 200 bring it near its long-run
+	 * value, about 0.6.
 	 */
 	rtt_mean = (double)rtt_ns / n;
 	host_means = stage_means_sum(s);
 	guest_means = guest_stage_means_sum();
 	EXPECT_GT(host_means, 0.0);
 	EXPECT_GT(guest_means, 0.0);
-	EXPECT_LE(host_means + guest_means, 1.10 * rtt_mean)
+	EXPECT_LE(host_means + guest_means, rtt_mean)
 		TH_LOG("stage means: host %.0f ns + guest %.0f ns, round trip %.0f ns",
 		       host_means, guest_means, rtt_mean);
 	TH_LOG("round trip %.0f ns; stage means host %.0f ns, guest %.0f ns",
