@@ -33,17 +33,6 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-LIB_SRCS	:= $(wildcard user/lib/*.c)
-LIB_OBJS	:= $(LIB_SRCS:.c=.o)
-LIB		:= user/lib/libvs.a
-
-# Each tool: user/<tool>.c plus user/<tool>_*.c.
-TOOLS		:= vstrace vsbench vsproxy
-TOOL_BINS	:= $(addprefix user/,$(TOOLS))
-
-SELFTEST_SRCS	:= $(wildcard selftests/*_test.c)
-SELFTEST_BINS	:= $(SELFTEST_SRCS:.c=)
-
 .DELETE_ON_ERROR:
 .PHONY: all kmod user bpf selftests clean install-deps
 all: kmod bpf user selftests
@@ -61,39 +50,17 @@ kmod:
 		$(MAKE) -s -C $$kd M=$$out VSTRACE_SRC=$(SRC) $(if $(Q),,V=1) modules; \
 	done
 
-# ---- user space ----
-user/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) include/uapi/vstrace.h
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(NL_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
-
-$(LIB): $(LIB_OBJS)
-	$(call msg,AR,$@)
-	$(Q)$(AR) rcs $@ $^
-
-user/vstrace: CPPFLAGS += $(NL_CFLAGS)
-user/vstrace: LDLIBS += $(NL_LIBS)
-user/vsbench user/vsproxy: LDLIBS += -lpthread -lm
-
-.SECONDEXPANSION:
-$(TOOL_BINS): user/%: user/$$*.c $$(wildcard user/$$*_*.c) $$(wildcard user/$$**.h) $(LIB) include/uapi/vstrace.h
-	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
-
-user: $(foreach t,$(TOOLS),$(if $(wildcard user/$(t).c),user/$(t)))
-
-# ---- selftests (kselftest harness) ----
-selftests/%_test: selftests/%_test.c $(wildcard selftests/*.h) $(LIB)
-	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(NL_CFLAGS) $(CFLAGS) $(WARN) -Wno-sign-compare -Wno-clobbered $< $(LIB) $(LDFLAGS) $(NL_LIBS) -lpthread -lm -o $@
-
-selftests: $(SELFTEST_BINS)
+include user/Makefile.inc
+include selftests/Makefile.inc
 
 # ---- eBPF ----
 include bpf/Makefile.inc
 
+# Each part adds its products to CLEAN_FILES.
+CLEAN_FILES	+= $(BUILD)/kmod-* $(BUILD)/bpf bpf/*.o
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -rf $(BUILD)/kmod-* $(BUILD)/bpf $(LIB) user/lib/*.o $(TOOL_BINS) $(SELFTEST_BINS) bpf/*.o user/*.skel.h
+	$(Q)rm -rf $(CLEAN_FILES)
 
 install-deps:
 	tools/setup
