@@ -17,7 +17,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include "vstrace.h"
+#include "vstrace_internal.h"
 
 struct vstrace_hist_set {
 	struct vstrace_hist h[VSTRACE_NR_STAGES][VSTRACE_NR_DIRS]

@@ -25,7 +25,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
-#include "vstrace.h"
+#include "vstrace_internal.h"
 
 #define VSTRACE_INFLIGHT_BITS		10
 #define VSTRACE_INFLIGHT_BUCKETS	(1u << VSTRACE_INFLIGHT_BITS)

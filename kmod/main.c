@@ -36,7 +36,7 @@
  */
 #include <linux/module.h>
 #include <linux/vm_sockets.h>
-#include "vstrace.h"
+#include "vstrace_internal.h"
 
 DEFINE_MUTEX(vstrace_session_lock);
 struct vstrace_session vstrace_session = {

@@ -12,7 +12,7 @@
 #include <linux/timekeeping.h>
 #include <linux/vm_sockets.h>
 #include <net/genetlink.h>
-#include "vstrace.h"
+#include "vstrace_internal.h"
 
 static struct genl_family vstrace_genl_family;
 

@@ -28,7 +28,7 @@
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/string.h>
-#include "vstrace.h"
+#include "vstrace_internal.h"
 
 /*
  * Return probes in flight per point.  4.14's default on PREEMPT_NONE is

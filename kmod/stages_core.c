@@ -28,7 +28,7 @@
 #include <linux/socket.h>
 #include <net/sock.h>
 #include <net/af_vsock.h>
-#include "vstrace.h"
+#include "vstrace_internal.h"
 
 /* Where a packet sent on each transport is queued until it goes on. */
 static const u32 vstrace_queued_kind[VSTRACE_NR_TRANSPORTS] = {

@@ -17,7 +17,7 @@
  * without vhost's private headers), so notify (rx) is not measured here.
  */
 #include <linux/sched.h>
-#include "vstrace.h"
+#include "vstrace_internal.h"
 
 /* deliver_tap_pkt(pkt): vhost has copied the packet to the guest. */
 int vstrace_deliver_tap_pre(struct kprobe *kp, struct pt_regs *regs)

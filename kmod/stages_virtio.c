@@ -17,7 +17,7 @@
  * and only those virtqueues' kicks are timed.
  */
 #include <linux/sched.h>
-#include "vstrace.h"
+#include "vstrace_internal.h"
 
 #define VSTRACE_VSOCK_VQS	4
 

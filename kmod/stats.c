@@ -10,7 +10,7 @@
 #include <linux/string.h>
 #include <linux/virtio_vsock.h>
 #include <linux/vm_sockets.h>
-#include "vstrace.h"
+#include "vstrace_internal.h"
 
 DEFINE_PER_CPU(struct vstrace_cpu_stats, vstrace_stats);
 

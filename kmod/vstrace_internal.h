@@ -3,8 +3,8 @@
  * vstrace.ko internals shared between its files: the session, the per-CPU
  * statistics and histograms, the in-flight table and the probe table.
  */
-#ifndef _VSTRACE_KMOD_H
-#define _VSTRACE_KMOD_H
+#ifndef _VSTRACE_INTERNAL_H
+#define _VSTRACE_INTERNAL_H
 
 #include <linux/types.h>
 #include <linux/kprobes.h>
@@ -232,4 +232,4 @@ struct vstrace_call {
 int vstrace_netlink_init(void);
 void vstrace_netlink_exit(void);
 
-#endif /* _VSTRACE_KMOD_H */
+#endif /* _VSTRACE_INTERNAL_H */
