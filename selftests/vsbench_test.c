@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vsbench selftests: spawn user/vsbench (server and clients) and check
+ * vsbench selftests: spawn user/vsbench/vsbench (server and clients) and check
  * results, fault detection, errors and output formats.
  *
  * Each test runs once per transport (FIXTURE_VARIANT): tcp over 127.0.0.1
@@ -8,7 +8,7 @@
  * (VSTRACE_TESTBED=1): elsewhere the host's AF_VSOCK is not ours to use.
  * Servers listen on port 0 (any free port) and print the port they got.
  *
- * The binary: $VSBENCH, else ../user/vsbench next to this test binary.
+ * The binary: $VSBENCH, else ../user/vsbench/vsbench next to this test binary.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,9 +49,9 @@ static const char *vsbench_path(void)
 		return getenv("VSBENCH");
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
-		return "user/vsbench";
+		return "user/vsbench/vsbench";
 	exe[n] = '\0';
-	snprintf(path, sizeof(path), "%s/../user/vsbench", dirname(exe));
+	snprintf(path, sizeof(path), "%s/../user/vsbench/vsbench", dirname(exe));
 	return path;
 }
 
@@ -356,7 +356,7 @@ static struct run_out r_buf;
 static int guest_run_bg(const char *project, unsigned int port)
 {
 	return guest_run(project,
-			"(%s/user/vsbench server --vsock --port %u >/tmp/vsbench-%u.log 2>&1 &); "
+			"(%s/user/vsbench/vsbench server --vsock --port %u >/tmp/vsbench-%u.log 2>&1 &); "
 			"i=0; until grep -q listening /tmp/vsbench-%u.log; do "
 			"i=$((i + 1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done",
 			project, port, port, port);
@@ -715,9 +715,9 @@ TEST_F_TIMEOUT(guest, nested_rr_and_stream_to_guest, 900)
 
 	if (!cid)
 		SKIP(return, "no inner guest (tools/testbed/run --nested)");
-	/* .../user/vsbench -> the project directory. */
+	/* .../user/vsbench/vsbench -> the project directory. */
 	snprintf(path, sizeof(path), "%s", vsbench_path());
-	snprintf(project, sizeof(project), "%s", dirname(dirname(path)));
+	snprintf(project, sizeof(project), "%s", dirname(dirname(dirname(path))));
 	snprintf(to, sizeof(to), "vsock:%u:%u", cid, port);
 	ASSERT_EQ(0, guest_run_bg(project, port));
 

@@ -2,7 +2,7 @@
 /*
  * vsproxy: stream semantics through the proxy, limits and arguments.
  *
- * Each test starts user/vsproxy (or $VSPROXY) in front of an in-test server
+ * Each test starts user/vsproxy/vsproxy (or $VSPROXY) in front of an in-test server
  * (threads) and drives it as a client.  Variants are the paths:
  *   tcp_tcp, tcp_tcp_copy (--no-splice)   run anywhere, over 127.0.0.1;
  *   tcp_vsock, vsock_tcp                   VSOCK loopback (CID 1), only in
@@ -64,9 +64,9 @@ static const char *proxy_path(void)
 		return getenv("VSPROXY");
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
-		return "user/vsproxy";
+		return "user/vsproxy/vsproxy";
 	exe[n] = '\0';
-	snprintf(path, sizeof(path), "%s/../user/vsproxy", dirname(exe));
+	snprintf(path, sizeof(path), "%s/../user/vsproxy/vsproxy", dirname(exe));
 	return path;
 }
 

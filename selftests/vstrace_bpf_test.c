@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Selftests of the eBPF backend (bpf/vstrace.bpf.o, user/vstrace_bpf.c), run
+ * Selftests of the eBPF backend (bpf/vstrace.bpf.o, user/vstrace/bpf.c), run
  * inside the testbed (tools/testbed/run) as root:
  *
  *  - `bpftool prog loadall ... autoattach pinmaps` loads every program and
@@ -33,7 +33,7 @@
 #include "kselftest_harness.h"
 #include "vsock_util.h"
 #include "vstrace_nl.h"
-#include "vstrace_bpf.h"
+#include "vstrace/bpf.h"
 #include "vstrace_maps.h"
 
 #ifndef VMADDR_CID_LOCAL

@@ -869,7 +869,7 @@ TEST_F_TIMEOUT(vstrace, nested_vhost_and_virtio_count_both_sides, 900)
 	 * round trip below.
 	 */
 	ASSERT_EQ(0, guest("modprobe vmw_vsock_virtio_transport; insmod %s/build/kmod-$(uname -r)/vstrace.ko 2>/dev/null; "
-			   "%s/user/vstrace stop >/dev/null 2>&1; "
+			   "%s/user/vstrace/vstrace stop >/dev/null 2>&1; "
 			   "(%s/selftests/vstrace_test --echo-server %u >/tmp/echo-%u.log 2>&1 &); "
 			   "i=0; until grep -q listening /tmp/echo-%u.log; do "
 			   "i=$((i + 1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done",
@@ -877,11 +877,11 @@ TEST_F_TIMEOUT(vstrace, nested_vhost_and_virtio_count_both_sides, 900)
 	fd = vsock_connect(cid, port);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, round_trips(fd, warmup, size, NULL));
-	ASSERT_EQ(0, guest("%s/user/vstrace start --port %u", project, port));
+	ASSERT_EQ(0, guest("%s/user/vstrace/vstrace start --port %u", project, port));
 	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
 	ASSERT_EQ(0, round_trips(fd, n, size, &rtt_ns));
 	ASSERT_EQ(0, vs_nl_stop(self->nl));
-	ASSERT_EQ(0, guest("%s/user/vstrace stop", project));
+	ASSERT_EQ(0, guest("%s/user/vstrace/vstrace stop", project));
 	close(fd);
 	ASSERT_EQ(0, vs_nl_stats(self->nl, s));
 	/* Host side: every RW packet crossed vhost once each way. */
@@ -935,11 +935,11 @@ TEST_F_TIMEOUT(vstrace, nested_vhost_and_virtio_count_both_sides, 900)
 	EXPECT_LE(host_means + guest_means, rtt_mean);
 	TH_LOG("round trip %.0f ns; stage means host %.0f ns, guest %.0f ns",
 	       rtt_mean, host_means, guest_means);
-	guest("%s/user/vstrace show", project);
+	guest("%s/user/vstrace/vstrace show", project);
 	if (getenv("VSTRACE_DEBUG")) {
 		char cmd[PATH_MAX + 64];
 
-		snprintf(cmd, sizeof(cmd), "%s/user/vstrace show | sed 's/^/# /'", project);
+		snprintf(cmd, sizeof(cmd), "%s/user/vstrace/vstrace show | sed 's/^/# /'", project);
 		if (system(cmd))
 			TH_LOG("vstrace show failed");
 	}

@@ -36,7 +36,7 @@
 #define VSP_NAME	"vsproxy"
 #define VSP_VERSION	"0.1"
 
-/* ---- options and mappings (vsproxy.c, vsproxy_config.c) ---- */
+/* ---- options and mappings (vsproxy.c, config.c) ---- */
 
 struct vsp_map {
 	struct vs_addr listen;
@@ -85,7 +85,7 @@ bool vsp_ratelimit(struct vsp_ratelimit *rl);
 
 int64_t vsp_now_ms(void);
 
-/* ---- counters (vsproxy_stats.c) ---- */
+/* ---- counters (stats.c) ---- */
 
 #define VSP_ERRORS(X)						\
 	X(ACCEPT,	"accept")	/* accept() failed */		\
@@ -121,7 +121,7 @@ struct vsp_stats {
 void vsp_stats_print(const char *why);
 const char *vsp_error_name(enum vsp_error e);
 
-/* ---- event loop (vsproxy_loop.c) ---- */
+/* ---- event loop (loop.c) ---- */
 
 enum vsp_ev_type { VSP_EV_SIDE, VSP_EV_LISTENER, VSP_EV_WAKE };
 
@@ -194,7 +194,7 @@ void vsp_loops_join(void);
 void vsp_loop_accepted(struct vsp_loop *l, int fd, int map);
 void vsp_loop_add_ready(struct vsp_loop *l, struct vsp_conn *c);
 
-/* ---- connections (vsproxy_conn.c) ---- */
+/* ---- connections (conn.c) ---- */
 
 struct vsp_side {
 	struct vsp_ev ev;

@@ -197,7 +197,7 @@ void vsb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool vsb_progress_enabled(void);
 void vsb_watchdog(uint64_t deadline);
 
-/* vsbench_proto.c */
+/* proto.c */
 void vsb_hello_encode(const struct vsb_hello *h, uint8_t *buf);
 int vsb_hello_decode(const uint8_t *buf, struct vsb_hello *h);
 void vsb_ack_encode(uint32_t status, uint8_t *buf);
@@ -213,7 +213,7 @@ uint64_t vsb_msg_check(const uint8_t *buf, const uint8_t *pattern, size_t len,
 uint64_t vsb_stream_check(const uint8_t *buf, size_t len, const uint8_t *pattern,
 			  size_t plen, uint64_t offset, uint64_t *first_bad);
 
-/* vsbench_net.c */
+/* net.c */
 uint64_t vsb_now_ns(void);
 int vsb_connect(const struct vs_addr *to, const struct vsb_opts *o, uint64_t deadline,
 		int *fd);
@@ -231,7 +231,7 @@ int vsb_handshake(int fd, const struct vsb_hello *h, uint64_t deadline,
 
 #define VSB_EOF		(-100000)	/* vsb_*_all: peer closed the connection */
 
-/* vsbench_rx.c: the receiving end of a stream */
+/* rx.c: the receiving end of a stream */
 struct vsb_rx {
 	int fd;
 	const uint8_t *pattern;		/* NULL: do not verify */
@@ -246,18 +246,18 @@ struct vsb_rx {
 };
 int vsb_rx_stream(struct vsb_rx *rx);
 
-/* vsbench_server.c */
+/* server.c */
 int vsb_server_main(const struct vsb_server_opts *so);
 
-/* vsbench_rr.c */
+/* rr.c */
 int vsb_rr_run(const struct vsb_opts *o, const struct vs_addr *to,
 	       struct vsb_rr_result *res);
-/* vsbench_stream.c */
+/* stream.c */
 int vsb_stream_run(const struct vsb_opts *o, const struct vs_addr *to,
 		   struct vsb_stream_result *res);
 void vsb_stream_result_free(struct vsb_stream_result *res);
 
-/* vsbench_output.c */
+/* output.c */
 const char *vsb_csv_proto(const struct vs_addr *a);
 void vsb_rr_print(const struct vsb_opts *o, const struct vs_addr *to,
 		  const struct vsb_rr_result *r);
@@ -277,7 +277,7 @@ void vsb_stream_csv_row(FILE *out, const struct vsb_opts *o, const struct vs_add
 			const struct vsb_stream_result *r);
 double vsb_stream_gbps(const struct vsb_stream_result *r, bool receiver);
 
-/* vsbench_sweep.c */
+/* sweep.c */
 int vsb_sweep_run(const struct vsb_opts *o);
 
 #endif

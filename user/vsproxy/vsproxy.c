@@ -4,7 +4,7 @@
  *
  * This file: arguments, logging, limits, and the main thread, which owns
  * the signals (SIGTERM/SIGINT drain, SIGUSR1 counters) and the periodic
- * counters while the loops (vsproxy_loop.c) do the work.
+ * counters while the loops (loop.c) do the work.
  */
 #include <errno.h>
 #include <getopt.h>

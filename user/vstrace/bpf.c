@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The eBPF backend: start, stop, reset and read sessions of
- * bpf/vstrace.bpf.o (see vstrace_bpf.h for what a session is).
+ * bpf/vstrace.bpf.o (see bpf.h for what a session is).
  *
  * Start follows the libbpf-tools loaders: open the skeleton, set the rodata
  * filters, load, attach, then pin instead of polling, so that the session
@@ -25,7 +25,7 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "vstrace_bpf.h"
+#include "bpf.h"
 #include "vstrace_maps.h"
 #include "vstrace.skel.h"
 

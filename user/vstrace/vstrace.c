@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <sys/utsname.h>
 #include "json_writer.h"
-#include "vstrace_backend.h"
+#include "backend.h"
 #include "vstrace_nl.h"
 
 static struct {

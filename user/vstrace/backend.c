@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "vstrace_backend.h"
-#include "vstrace_bpf.h"
+#include "backend.h"
+#include "bpf.h"
 
 /* kmod: one netlink socket per call; commands are rare. */
 static int kmod_open(struct vs_nl **nl, char *err, size_t errlen)
