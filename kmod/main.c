@@ -101,3 +101,4 @@ module_exit(vstrace_exit);
 MODULE_AUTHOR("vstrace developers");
 MODULE_DESCRIPTION("VSOCK latency tracer: copy, notify and scheduling stages");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VSTRACE_VERSION);

@@ -14,6 +14,13 @@
 
 #include <linux/types.h>
 
+/*
+ * Release of the module, the BPF programs and the tools, in one place:
+ * MODULE_VERSION(), the tools' --version and dkms.conf's PACKAGE_VERSION
+ * (which reads this line) all come from it.
+ */
+#define VSTRACE_VERSION		"0.1"
+
 #define VSTRACE_GENL_NAME	"vstrace"
 #define VSTRACE_GENL_VERSION	1
 
