@@ -47,7 +47,7 @@ kmod:
 		out=$(BUILD)/kmod-$$kv; mkdir -p $$out; \
 		for f in $(SRC)/kmod/*.c $(SRC)/kmod/*.h $(SRC)/kmod/Kbuild; do ln -sf $$f $$out/; done; \
 		$(if $(Q),printf '  %-8s %s\n' KMOD "$$out/vstrace.ko";) \
-		$(MAKE) -s -C $$kd M=$$out VSTRACE_SRC=$(SRC) $(if $(Q),,V=1) modules; \
+		$(MAKE) -s -C $$kd M=$$out $(if $(Q),,V=1) modules; \
 	done
 
 include user/Makefile.inc
