@@ -27,7 +27,7 @@
 
 /* vmlinux.h has the types <linux/types.h> would bring. */
 #define _LINUX_TYPES_H
-#include "vstrace_maps.h"
+#include "vstrace.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the virtio-vsock header is little endian; big-endian hosts need conversions"

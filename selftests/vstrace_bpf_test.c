@@ -34,7 +34,7 @@
 #include "vsock_util.h"
 #include "vstrace_nl.h"
 #include "vstrace/bpf.h"
-#include "vstrace_maps.h"
+#include "vstrace.h"
 
 #ifndef VMADDR_CID_LOCAL
 #define VMADDR_CID_LOCAL 1

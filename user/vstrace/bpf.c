@@ -26,7 +26,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpf.h"
-#include "vstrace_maps.h"
+#include "vstrace.h"
 #include "vstrace.skel.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
