@@ -8,17 +8,15 @@
 #include <netinet/in.h>
 #include <linux/vm_sockets.h>
 #include "addr.h"
+#include "cli.h"
 
+/* A NUMBER of cli.h: decimal, or 0x hex. */
 static int parse_u32(const char *s, unsigned long max, unsigned int *out)
 {
-	char *end;
-	unsigned long v;
+	char err[128];
+	uint64_t v;
 
-	if (!*s || *s == '-' || *s == '+')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *end || v > max)
+	if (vs_parse_u64(s, 0, max, &v, err, sizeof(err)))
 		return -1;
 	*out = (unsigned int)v;
 	return 0;
@@ -78,6 +76,7 @@ int vs_addr_parse(const char *s, struct vs_addr *a, char *err, size_t errlen)
 
 	if (!strncmp(buf, "tcp:", 4)) {
 		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+		char service[16];
 		int rc;
 
 		host = buf + 4;
@@ -104,7 +103,8 @@ int vs_addr_parse(const char *s, struct vs_addr *a, char *err, size_t errlen)
 			return -1;
 		}
 		hints.ai_flags = AI_NUMERICSERV | (*host ? 0 : AI_PASSIVE);
-		rc = getaddrinfo(*host ? host : NULL, port, &hints, &res);
+		snprintf(service, sizeof(service), "%u", portnum);
+		rc = getaddrinfo(*host ? host : NULL, service, &hints, &res);
 		if (rc) {
 			snprintf(err, errlen, "'%s': cannot resolve '%s': %s", s,
 				 host, gai_strerror(rc));

@@ -15,7 +15,8 @@ struct vs_addr {
 /*
  * Parse "tcp:HOST:PORT", "tcp:[V6]:PORT" or "vsock:CID:PORT".  HOST may be a
  * name (resolved with getaddrinfo); CID may be a number or "any", "local",
- * "host".  Returns 0, or -1 with a message naming the problem in err.
+ * "host".  Numbers (CID, PORT) are decimal, or hex with 0x ("010" is ten).
+ * Returns 0, or -1 with a message naming the problem in err.
  */
 int vs_addr_parse(const char *s, struct vs_addr *a, char *err, size_t errlen);
 
