@@ -1,331 +1,168 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vstrace: start, stop and read VSOCK tracing sessions of vstrace.ko.
+ * vstrace: start, stop and read VSOCK tracing sessions of vstrace.ko (or of
+ * the eBPF tracer, --backend bpf).
  *
- *   vstrace start [--cid N] [--port N] [--transport loopback|virtio|vhost]
- *   vstrace stop | reset | status | show [--json] | top
+ *   vstrace [OPTIONS] start [--cid N] [--port N] [--transport T]
+ *   vstrace [OPTIONS] { stop | reset | status | show | top [--interval D] [--count N] }
  *
- * Commands are matched by prefix, as in bpftool and ip.
+ * Verbs are matched by prefix (user/lib/cli.h).  Exit status: 0 ok, 1
+ * failed (or no session), 2 bad arguments.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/utsname.h>
-#include "json_writer.h"
 #include "backend.h"
+#include "cli.h"
+#include "json_writer.h"
+#include "show.h"
 #include "vstrace_nl.h"
 
 static struct {
-	bool json;
-	bool pretty;
 	const char *backend;
 	struct vs_filter filter;
-	double interval;
+	uint64_t interval_ns;
 	long iterations;
 } env = {
 	.backend = "kmod",
 	.filter = { .cid = -1, .port = -1, .transport = -1 },
-	.interval = 1.0,
+	.interval_ns = 1000000000ull,
 	.iterations = -1,
 };
 
-static const char *prog = "vstrace";
+enum {
+	O_BACKEND = 'b',
+	O_CID = 256, O_PORT, O_TRANSPORT, O_INTERVAL, O_COUNT,
+};
 
-static void p_err(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
+static const struct option options[] = {
+	CLI_COMMON_OPTIONS,
+	{ "backend",	required_argument,	NULL, O_BACKEND },
+	{ "cid",	required_argument,	NULL, O_CID },
+	{ "port",	required_argument,	NULL, O_PORT },
+	{ "transport",	required_argument,	NULL, O_TRANSPORT },
+	{ "interval",	required_argument,	NULL, O_INTERVAL },
+	{ "count",	required_argument,	NULL, O_COUNT },
+	{ NULL, 0, NULL, 0 },
+};
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (env.json) {
-		json_writer_t w;
+/* Every verb takes --backend (and the common options). */
+static const int plain_opts[] = { O_BACKEND, 0 };
+static const int start_opts[] = { O_BACKEND, O_CID, O_PORT, O_TRANSPORT, 0 };
+static const int top_opts[] = { O_BACKEND, O_INTERVAL, O_COUNT, 0 };
 
-		jsonw_init(&w, stdout, env.pretty);
-		jsonw_start_object(&w);
-		jsonw_string_field(&w, "error", buf);
-		jsonw_end_object(&w);
-	} else {
-		fprintf(stderr, "Error: %s\n", buf);
-	}
-}
+static const char *const common_help =
+"Options of every verb:\n"
+"  -b, --backend kmod|bpf  the tracer: vstrace.ko (default) or bpf/vstrace.bpf.o\n"
+"  -j, --json              JSON output (errors too: {\"error\": ...} on stdout)\n"
+"  -p, --pretty            indented JSON (implies --json)\n"
+"  -h, --help              this text\n"
+"  -V, --version           print the version\n";
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-"Usage: %s [OPTIONS] COMMAND\n"
+"Usage: vstrace [OPTIONS] VERB [VERB OPTIONS]\n"
 "\n"
 "Trace where the time of VSOCK packets goes (vstrace.ko; needs root).\n"
 "\n"
-"Commands:\n"
+"Verbs (any unique prefix):\n"
 "  start [--cid N] [--port N] [--transport loopback|virtio|vhost]\n"
 "                   start a session (resets the counters); filters match\n"
 "                   packets whose source or destination is N\n"
 "  stop             stop the session; its counters stay readable\n"
 "  reset            zero the counters\n"
 "  status           session state and every probe point\n"
-"  show [--json]    the counters of the current or last session\n"
-"  top [--interval S] [--count N]\n"
-"                   refresh 'show' every S seconds\n"
+"  show             the counters of the current or last session\n"
+"  top [--interval DURATION] [--count N]\n"
+"                   refresh 'show' every DURATION (default 1 s)\n"
+"  help             this text\n"
 "\n"
-"Options:\n"
-"  -j, --json       JSON output\n"
-"  -p, --pretty     indented JSON (implies --json)\n"
-"  -b, --backend kmod|bpf\n"
-"                   the tracer: vstrace.ko (default) or bpf/vstrace.bpf.o\n"
-"  -h, --help       this text\n"
+"%s"
+"\n"
+"'vstrace VERB --help' shows a verb's options.\n"
 "\n"
 "Examples:\n"
 "  vstrace start --port 5201 && vsbench rr --to vsock:1:5201 --size 64\n"
-"  vstrace show --json | jq .ops.RW\n", prog);
+"  vstrace show --json | jq .ops.RW\n", common_help);
 }
 
-static void sum_ops(const struct vs_stats *s, int op, uint64_t *pk, uint64_t *by)
+static void help_start(FILE *out)
 {
-	*pk = *by = 0;
-	for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++)
-		for (int d = 0; d < VSTRACE_NR_DIRS; d++) {
-			*pk += s->packets[t][d][op];
-			*by += s->bytes[t][d][op];
-		}
+	fprintf(out,
+"Usage: vstrace start [--cid N] [--port N] [--transport loopback|virtio|vhost]\n"
+"Start a session; the counters start from zero.  A filter keeps the packets\n"
+"whose source or destination matches.\n\n"
+"  --cid N          only packets from or to CID N\n"
+"  --port N         only packets from or to port N\n"
+"  --transport T    only packets of transport T (loopback, virtio, vhost)\n"
+"\n%s", common_help);
 }
 
-static double ns_per_hit(const struct vs_stats *s)
+static void help_plain(FILE *out, const char *verb, const char *what)
 {
-	uint64_t hits = s->counters[VSTRACE_CTR_PROBE_HITS];
-
-	return hits ? (double)s->counters[VSTRACE_CTR_PROBE_NS] / (double)hits : 0.0;
+	fprintf(out, "Usage: vstrace %s\n%s\n\n%s", verb, what, common_help);
 }
 
-static void show_json(const struct vs_status *st, const struct vs_stats *s)
+static void help_stop(FILE *out)
 {
-	struct utsname u;
-	json_writer_t w;
-
-	uname(&u);
-	jsonw_init(&w, stdout, env.pretty);
-	jsonw_start_object(&w);
-	jsonw_string_field(&w, "kernel", u.release);
-	jsonw_string_field(&w, "backend", env.backend);
-	jsonw_name(&w, "session");
-	jsonw_start_object(&w);
-	jsonw_bool_field(&w, "active", st->active);
-	jsonw_uint_field(&w, "start_ns", st->start_ns);
-	jsonw_uint_field(&w, "duration_ns", st->duration_ns);
-	jsonw_name(&w, "filter");
-	jsonw_start_object(&w);
-	if (st->filter_cid >= 0)
-		jsonw_int_field(&w, "cid", st->filter_cid);
-	if (st->filter_port >= 0)
-		jsonw_int_field(&w, "port", st->filter_port);
-	if (st->filter_transport >= 0 && st->filter_transport < VSTRACE_NR_TRANSPORTS)
-		jsonw_string_field(&w, "transport", vs_transport_names[st->filter_transport]);
-	jsonw_end_object(&w);
-	jsonw_end_object(&w);
-
-	/* One entry per non-empty (stage, dir, transport) histogram. */
-	jsonw_name(&w, "stages");
-	jsonw_start_array(&w);
-	for (int d = 0; d < VSTRACE_NR_DIRS; d++)
-		for (int st = 0; st < VSTRACE_NR_STAGES; st++)
-			for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++) {
-				const struct vs_hist *h = vs_stats_hist(s, st, d, t);
-
-				if (!h->count)
-					continue;
-				jsonw_start_object(&w);
-				jsonw_string_field(&w, "stage", vs_stage_names[st]);
-				jsonw_string_field(&w, "dir", vs_dir_names[d]);
-				jsonw_string_field(&w, "transport", vs_transport_names[t]);
-				jsonw_uint_field(&w, "count", h->count);
-				jsonw_uint_field(&w, "mean_ns", (uint64_t)(vs_hist_mean(h) + 0.5));
-				jsonw_uint_field(&w, "p50_ns", vs_hist_percentile(h, 50.0));
-				jsonw_uint_field(&w, "p90_ns", vs_hist_percentile(h, 90.0));
-				jsonw_uint_field(&w, "p99_ns", vs_hist_percentile(h, 99.0));
-				jsonw_uint_field(&w, "p999_ns", vs_hist_percentile(h, 99.9));
-				jsonw_uint_field(&w, "max_ns", h->max);
-				jsonw_end_object(&w);
-			}
-	jsonw_end_array(&w);
-
-	/* Every packet this kernel saw, sent or received, per op. */
-	jsonw_name(&w, "ops");
-	jsonw_start_object(&w);
-	for (int op = 0; op < VSTRACE_NR_OPS; op++) {
-		uint64_t pk, by;
-
-		if (op == VSTRACE_OP_INVALID)
-			continue;
-		sum_ops(s, op, &pk, &by);
-		jsonw_name(&w, vs_op_names[op]);
-		jsonw_start_object(&w);
-		jsonw_uint_field(&w, "packets", pk);
-		jsonw_uint_field(&w, "bytes", by);
-		jsonw_end_object(&w);
-	}
-	jsonw_end_object(&w);
-
-	jsonw_name(&w, "packets");
-	jsonw_start_array(&w);
-	for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++)
-		for (int d = 0; d < VSTRACE_NR_DIRS; d++)
-			for (int op = 0; op < VSTRACE_NR_OPS; op++) {
-				if (!s->packets[t][d][op])
-					continue;
-				jsonw_start_object(&w);
-				jsonw_string_field(&w, "transport", vs_transport_names[t]);
-				jsonw_string_field(&w, "dir", vs_dir_names[d]);
-				jsonw_string_field(&w, "op", vs_op_names[op]);
-				jsonw_uint_field(&w, "packets", s->packets[t][d][op]);
-				jsonw_uint_field(&w, "bytes", s->bytes[t][d][op]);
-				jsonw_end_object(&w);
-			}
-	jsonw_end_array(&w);
-
-	jsonw_name(&w, "credit");
-	jsonw_start_object(&w);
-	jsonw_uint_field(&w, "stalls", s->counters[VSTRACE_CTR_CREDIT_STALLS]);
-	jsonw_uint_field(&w, "stall_ns", s->counters[VSTRACE_CTR_CREDIT_STALL_NS]);
-	jsonw_end_object(&w);
-	jsonw_uint_field(&w, "drops", s->counters[VSTRACE_CTR_DROPS]);
-	jsonw_uint_field(&w, "tx_queue_max", s->counters[VSTRACE_CTR_TX_QUEUE_MAX]);
-	jsonw_name(&w, "overhead");
-	jsonw_start_object(&w);
-	jsonw_uint_field(&w, "probe_hits", s->counters[VSTRACE_CTR_PROBE_HITS]);
-	jsonw_float_field(&w, "ns_per_hit", ns_per_hit(s));
-	jsonw_end_object(&w);
-	jsonw_name(&w, "counters");
-	jsonw_start_object(&w);
-	for (int c = 0; c < VSTRACE_NR_COUNTERS; c++)
-		jsonw_uint_field(&w, vs_counter_names[c], s->counters[c]);
-	jsonw_end_object(&w);
-
-	jsonw_name(&w, "probes");
-	jsonw_start_array(&w);
-	for (unsigned int i = 0; i < st->nr_probes; i++) {
-		const struct vs_probe_status *p = &st->probes[i];
-
-		jsonw_start_object(&w);
-		jsonw_string_field(&w, "point", p->point);
-		jsonw_bool_field(&w, "attached", p->attached);
-		if (p->fallback[0])
-			jsonw_string_field(&w, "fallback", p->fallback);
-		else {
-			jsonw_name(&w, "fallback");
-			jsonw_null(&w);
-		}
-		jsonw_int_field(&w, "error", p->error);
-		jsonw_uint_field(&w, "hits", p->hits);
-		jsonw_uint_field(&w, "missed", p->missed);
-		jsonw_end_object(&w);
-	}
-	jsonw_end_array(&w);
-	jsonw_end_object(&w);
+	help_plain(out, "stop", "Stop the session; its counters stay readable.");
 }
 
-static void print_filters(const struct vs_status *st)
+static void help_reset(FILE *out)
 {
-	if (st->filter_cid < 0 && st->filter_port < 0 && st->filter_transport < 0) {
-		printf("none");
-		return;
-	}
-	if (st->filter_cid >= 0)
-		printf("cid %lld ", (long long)st->filter_cid);
-	if (st->filter_port >= 0)
-		printf("port %lld ", (long long)st->filter_port);
-	if (st->filter_transport >= 0 && st->filter_transport < VSTRACE_NR_TRANSPORTS)
-		printf("transport %s", vs_transport_names[st->filter_transport]);
+	help_plain(out, "reset", "Zero the counters of the session, running or stopped.");
 }
 
-static double us(uint64_t ns)
+static void help_status(FILE *out)
 {
-	return (double)ns / 1000.0;
+	help_plain(out, "status",
+		   "The backend, the session, and every probe point: attached, fallen back\n"
+		   "to a neighbour (and why), hits and misses.");
 }
 
-/*
- * The per-stage table of this side: one block per direction (tx, rx,
- * wakeup), latencies in microseconds, and the sum of the stage means.
- */
-static void show_stages(const struct vs_stats *s)
+static void help_show(FILE *out)
 {
-	double total = 0.0;
-	bool any = false;
-
-	printf("\n%-7s %-6s %-9s %9s %10s %10s %10s %10s %10s %10s\n", "STAGE", "DIR",
-	       "TRANSPORT", "COUNT", "MEAN(us)", "P50", "P90", "P99", "P999", "MAX");
-	for (int d = 0; d < VSTRACE_NR_DIRS; d++) {
-		bool block = false;
-
-		for (int st = 0; st < VSTRACE_NR_STAGES; st++)
-			for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++) {
-				const struct vs_hist *h = vs_stats_hist(s, st, d, t);
-
-				if (!h->count)
-					continue;
-				if (any && !block)
-					printf("\n");
-				any = block = true;
-				total += vs_hist_mean(h);
-				printf("%-7s %-6s %-9s %9llu %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f\n",
-				       vs_stage_names[st], vs_dir_names[d], vs_transport_names[t],
-				       (unsigned long long)h->count, vs_hist_mean(h) / 1000.0,
-				       us(vs_hist_percentile(h, 50.0)),
-				       us(vs_hist_percentile(h, 90.0)),
-				       us(vs_hist_percentile(h, 99.0)),
-				       us(vs_hist_percentile(h, 99.9)), us(h->max));
-			}
-	}
-	if (!any)
-		printf("(no stage latencies)\n");
-	else
-		printf("\nsum of stage means %.2f us\n", total / 1000.0);
+	help_plain(out, "show",
+		   "The counters of the current or last session: packets per op, the\n"
+		   "per-stage latency table, credit stalls, drops, tracer cost.");
 }
 
-static void show_text(const struct vs_status *st, const struct vs_stats *s)
+static void help_top(FILE *out)
 {
-	struct utsname u;
-	bool any = false;
+	fprintf(out,
+"Usage: vstrace top [--interval DURATION] [--count N]\n"
+"Print 'show' again every DURATION, until interrupted.\n\n"
+"  --interval D     time between refreshes (default 1 s; e.g. 2, 500ms)\n"
+"  --count N        stop after N refreshes\n"
+"\n%s", common_help);
+}
 
-	uname(&u);
-	printf("kernel %s  backend %s  session %s, %.3f s  filters: ",
-	       u.release, env.backend, st->active ? "running" : "stopped",
-	       (double)st->duration_ns / 1e9);
-	print_filters(st);
-	printf("\n\n%-10s %-4s %-15s %12s %14s\n", "TRANSPORT", "DIR", "OP",
-	       "PACKETS", "BYTES");
-	for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++)
-		for (int d = 0; d < VSTRACE_NR_DIRS; d++)
-			for (int op = 0; op < VSTRACE_NR_OPS; op++) {
-				if (!s->packets[t][d][op])
-					continue;
-				any = true;
-				printf("%-10s %-4s %-15s %12llu %14llu\n",
-				       vs_transport_names[t], vs_dir_names[d],
-				       vs_op_names[op],
-				       (unsigned long long)s->packets[t][d][op],
-				       (unsigned long long)s->bytes[t][d][op]);
-			}
-	if (!any)
-		printf("(no packets)\n");
-	show_stages(s);
-	printf("\ncredit stalls %llu (%llu ns)  drops %llu  filtered out %llu  tx queue max %llu\n",
-	       (unsigned long long)s->counters[VSTRACE_CTR_CREDIT_STALLS],
-	       (unsigned long long)s->counters[VSTRACE_CTR_CREDIT_STALL_NS],
-	       (unsigned long long)s->counters[VSTRACE_CTR_DROPS],
-	       (unsigned long long)s->counters[VSTRACE_CTR_FILTERED],
-	       (unsigned long long)s->counters[VSTRACE_CTR_TX_QUEUE_MAX]);
-	printf("tracer cost: %llu probe hits, %.0f ns per hit; %llu in-flight entries expired\n",
-	       (unsigned long long)s->counters[VSTRACE_CTR_PROBE_HITS],
-	       ns_per_hit(s),
-	       (unsigned long long)s->counters[VSTRACE_CTR_INFLIGHT_EXPIRED]);
+/* Options every verb takes; the others are the verb's business. */
+static bool common_verb_opt(int id)
+{
+	if (id != O_BACKEND)
+		return false;
+	if (!vs_backend_get(optarg))
+		cli_usage_err("--backend: unknown backend '%s' (kmod, bpf)", optarg);
+	env.backend = optarg;
+	return true;
+}
+
+/* A verb that takes only the options of every verb, and no arguments. */
+static void plain_args(int argc, char **argv)
+{
+	int id;
+
+	while ((id = cli_next_opt(argc, argv, plain_opts)) != -1)
+		common_verb_opt(id);
+	if (optind < argc)
+		cli_usage_err("unexpected argument '%s'", argv[optind]);
 }
 
 static const struct vs_backend *backend(void)
@@ -348,41 +185,51 @@ static int do_show(int argc, char **argv)
 	struct vs_status st;
 	struct vs_stats s;
 
-	(void)argc; (void)argv;
+	plain_args(argc, argv);
 	if (read_all(&st, &s))
 		return 1;
 	if (!st.active && !st.start_ns) {
 		p_err("no tracing session (start one with 'vstrace start')");
 		return 1;
 	}
-	if (env.json)
-		show_json(&st, &s);
+	if (cli.json)
+		vs_show_json(stdout, cli.pretty, env.backend, &st, &s);
 	else
-		show_text(&st, &s);
+		vs_show_text(env.backend, &st, &s);
 	return 0;
 }
 
 static int do_top(int argc, char **argv)
 {
-	struct timespec ts = {
-		.tv_sec = (time_t)env.interval,
-		.tv_nsec = (long)((env.interval - (double)(time_t)env.interval) * 1e9),
-	};
+	struct timespec ts;
 	bool tty = isatty(STDOUT_FILENO);
 	struct vs_status st;
 	struct vs_stats s;
 	long i;
+	int id;
 
-	(void)argc; (void)argv;
+	while ((id = cli_next_opt(argc, argv, top_opts)) != -1) {
+		if (common_verb_opt(id))
+			continue;
+		if (id == O_INTERVAL)
+			env.interval_ns = cli_duration_ns("--interval", optarg, 1000000ull,
+							  3600000000000ull);
+		else if (id == O_COUNT)
+			env.iterations = (long)cli_u64("--count", optarg, 1, LONG_MAX);
+	}
+	if (optind < argc)
+		cli_usage_err("unexpected argument '%s'", argv[optind]);
+	ts.tv_sec = (time_t)(env.interval_ns / 1000000000ull);
+	ts.tv_nsec = (long)(env.interval_ns % 1000000000ull);
 	for (i = 0; env.iterations < 0 || i < env.iterations; i++) {
 		if (read_all(&st, &s))
 			return 1;
-		if (tty && !env.json)
+		if (tty && !cli.json)
 			printf("\033[H\033[2J");
-		if (env.json)
-			show_json(&st, &s);
+		if (cli.json)
+			vs_show_json(stdout, cli.pretty, env.backend, &st, &s);
 		else
-			show_text(&st, &s);
+			vs_show_text(env.backend, &st, &s);
 		fflush(stdout);
 		if (env.iterations < 0 || i + 1 < env.iterations)
 			nanosleep(&ts, NULL);
@@ -395,11 +242,11 @@ static int do_status(int argc, char **argv)
 	struct vs_status st;
 	json_writer_t w;
 
-	(void)argc; (void)argv;
+	plain_args(argc, argv);
 	if (read_all(&st, NULL))
 		return 1;
-	if (env.json) {
-		jsonw_init(&w, stdout, env.pretty);
+	if (cli.json) {
+		jsonw_init(&w, stdout, cli.pretty);
 		jsonw_start_object(&w);
 		jsonw_string_field(&w, "backend", env.backend);
 		jsonw_uint_field(&w, "version", st.version);
@@ -431,7 +278,7 @@ static int do_status(int argc, char **argv)
 	if (st.start_ns)
 		printf(", %.3f s", (double)st.duration_ns / 1e9);
 	printf("\nfilters ");
-	print_filters(&st);
+	vs_print_filters(&st);
 	printf("\n\n%-38s %-9s %10s %8s  %s\n", "PROBE POINT", "ATTACHED", "HITS",
 	       "MISSED", "NOTE");
 	for (unsigned int i = 0; i < st.nr_probes; i++) {
@@ -455,14 +302,35 @@ static int do_status(int argc, char **argv)
 static int do_start(int argc, char **argv)
 {
 	char err[512] = "";
+	int id, t;
 
-	(void)argc; (void)argv;
+	while ((id = cli_next_opt(argc, argv, start_opts)) != -1) {
+		switch (id) {
+		case O_CID:
+			env.filter.cid = (int64_t)cli_u64("--cid", optarg, 0, UINT32_MAX);
+			break;
+		case O_PORT:
+			env.filter.port = (int64_t)cli_u64("--port", optarg, 0, UINT32_MAX);
+			break;
+		case O_TRANSPORT:
+			t = vs_transport_parse(optarg);
+			if (t < 0)
+				cli_usage_err("--transport: unknown transport '%s' (loopback, virtio, vhost)",
+					      optarg);
+			env.filter.transport = t;
+			break;
+		default:
+			common_verb_opt(id);
+		}
+	}
+	if (optind < argc)
+		cli_usage_err("unexpected argument '%s'", argv[optind]);
 	if (backend()->start(&env.filter, err, sizeof(err))) {
 		p_err("cannot start session: %s", err);
 		return 1;
 	}
-	if (err[0] && !env.json)
-		fprintf(stderr, "Note: %s\n", err);
+	if (err[0])
+		p_info("Note: %s", err);
 	return 0;
 }
 
@@ -470,7 +338,7 @@ static int do_stop(int argc, char **argv)
 {
 	char err[256] = "";
 
-	(void)argc; (void)argv;
+	plain_args(argc, argv);
 	if (backend()->stop(err, sizeof(err))) {
 		p_err("cannot stop session: %s", err);
 		return 1;
@@ -482,7 +350,7 @@ static int do_reset(int argc, char **argv)
 {
 	char err[256] = "";
 
-	(void)argc; (void)argv;
+	plain_args(argc, argv);
 	if (backend()->reset(err, sizeof(err))) {
 		p_err("cannot reset counters: %s", err);
 		return 1;
@@ -490,146 +358,49 @@ static int do_reset(int argc, char **argv)
 	return 0;
 }
 
+static int do_help(int argc, char **argv);
+static void help_help(FILE *out);
+
+static const struct cli_cmd cmds[] = {
+	{ "start",	do_start,	help_start },
+	{ "stop",	do_stop,	help_stop },
+	{ "reset",	do_reset,	help_reset },
+	{ "status",	do_status,	help_status },
+	{ "show",	do_show,	help_show },
+	{ "top",	do_top,		help_top },
+	{ "help",	do_help,	help_help },
+	{ NULL, NULL, NULL },
+};
+
+
 static int do_help(int argc, char **argv)
 {
-	(void)argc; (void)argv;
+	static const int none[] = { 0 };
+	const struct cli_cmd *cmd;
+	char err[256];
+
+	while (cli_next_opt(argc, argv, none) != -1)
+		;
+	if (argc - optind > 1)
+		cli_usage_err("unexpected argument '%s'", argv[optind + 1]);
+	if (optind < argc) {
+		cmd = cli_cmd_find(cmds, argv[optind], err, sizeof(err));
+		if (!cmd)
+			cli_usage_err("%s", err);
+		cmd->help(stdout);
+		return 0;
+	}
 	usage(stdout);
 	return 0;
 }
 
-static const struct cmd {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-} cmds[] = {
-	{ "start",	do_start },
-	{ "stop",	do_stop },
-	{ "reset",	do_reset },
-	{ "status",	do_status },
-	{ "show",	do_show },
-	{ "top",	do_top },
-	{ "help",	do_help },
-};
-
-/* Unique prefix match; exact names win ("st" is ambiguous). */
-static const struct cmd *cmd_select(const char *name)
+static void help_help(FILE *out)
 {
-	const struct cmd *found = NULL;
-	size_t len = strlen(name);
-
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (!strcmp(cmds[i].name, name))
-			return &cmds[i];
-		if (!strncmp(cmds[i].name, name, len)) {
-			if (found)
-				return NULL;
-			found = &cmds[i];
-		}
-	}
-	return found;
-}
-
-static int parse_num(const char *opt, const char *s, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 0);
-	if (errno || *end || !*s || v < 0 || v > max) {
-		p_err("%s: invalid value '%s' (0..%lld)", opt, s, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
+	fprintf(out, "Usage: vstrace help [VERB]\nThe usage of vstrace, or of VERB.\n");
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json",	no_argument,		NULL, 'j' },
-		{ "pretty",	no_argument,		NULL, 'p' },
-		{ "backend",	required_argument,	NULL, 'b' },
-		{ "cid",	required_argument,	NULL, 'C' },
-		{ "port",	required_argument,	NULL, 'P' },
-		{ "transport",	required_argument,	NULL, 'T' },
-		{ "interval",	required_argument,	NULL, 'i' },
-		{ "count",	required_argument,	NULL, 'n' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ 0 }
-	};
-	const struct cmd *cmd;
-	long long v;
-	char *end;
-	int c, t;
-
-	/* Options may come before or after the command (GNU getopt permutes). */
-	while ((c = getopt_long(argc, argv, "jpb:hi:n:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			env.json = true;
-			break;
-		case 'p':
-			env.json = env.pretty = true;
-			break;
-		case 'b':
-			if (!vs_backend_get(optarg)) {
-				p_err("--backend: unknown backend '%s' (kmod, bpf)", optarg);
-				return 2;
-			}
-			env.backend = optarg;
-			break;
-		case 'C':
-			if (parse_num("--cid", optarg, UINT32_MAX, &v))
-				return 2;
-			env.filter.cid = v;
-			break;
-		case 'P':
-			if (parse_num("--port", optarg, UINT32_MAX, &v))
-				return 2;
-			env.filter.port = v;
-			break;
-		case 'T':
-			t = vs_transport_parse(optarg);
-			if (t < 0) {
-				p_err("--transport: unknown transport '%s' (loopback, virtio, vhost)",
-				      optarg);
-				return 2;
-			}
-			env.filter.transport = t;
-			break;
-		case 'i':
-			env.interval = strtod(optarg, &end);
-			if (*end || env.interval <= 0 || env.interval > 3600) {
-				p_err("--interval: invalid value '%s' (seconds, >0)", optarg);
-				return 2;
-			}
-			break;
-		case 'n':
-			if (parse_num("--count", optarg, LONG_MAX, &v))
-				return 2;
-			env.iterations = v;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			fprintf(stderr, "Try '%s --help'.\n", prog);
-			return 2;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	cmd = cmd_select(argv[optind]);
-	if (!cmd) {
-		p_err("unknown or ambiguous command '%s'; try '%s --help'",
-		      argv[optind], prog);
-		return 2;
-	}
-	if (optind + 1 < argc) {
-		p_err("%s: unexpected argument '%s'", cmd->name, argv[optind + 1]);
-		return 2;
-	}
-	return cmd->fn(argc - optind, argv + optind);
+	cli_init("vstrace", options, CLI_COMMON_SHORT "b:", usage, argc, argv);
+	return cli_dispatch(cmds, argc, argv);
 }
