@@ -459,7 +459,7 @@ TEST_F(vsbench, verify_catches_corrupt_rr)
 
 	fault_run(_metadata, self, variant->vsock, "--inject-corrupt", args, r);
 	EXPECT_STATUS(1, r);
-	EXPECT_NE(NULL, strstr(r->err, "vsbench: error:"));
+	EXPECT_NE(NULL, strstr(r->err, "Error:"));
 	EXPECT_NE(NULL, strstr(r->err, "verify: response 2 has 1 bad byte(s)"));
 }
 
@@ -548,7 +548,7 @@ TEST_F(vsbench, connect_refused)
 	snprintf(to, sizeof(to), "%s", variant->vsock ? "vsock:1:1" : "tcp:127.0.0.1:1");
 	RUN(30, r, "rr", "--to", to, "--size", "64", "--count", "1");
 	EXPECT_STATUS(1, r);
-	EXPECT_NE(NULL, strstr(r->err, "vsbench: error: connect to"));
+	EXPECT_NE(NULL, strstr(r->err, "Error: connect to"));
 	EXPECT_NE(NULL, strstr(r->err, "refused"));
 }
 
@@ -561,7 +561,7 @@ TEST_F(vsbench, no_such_cid)
 	RUN(30, r, "rr", "--to", "vsock:4000000:5201", "--size", "64", "--count", "1",
 	    "--timeout", "5");
 	EXPECT_STATUS(1, r);
-	EXPECT_NE(NULL, strstr(r->err, "vsbench: error: connect to vsock:4000000:5201"));
+	EXPECT_NE(NULL, strstr(r->err, "Error: connect to vsock:4000000:5201"));
 	EXPECT_TRUE(strstr(r->err, "CID") || strstr(r->err, "timeout"));
 	EXPECT_LT(r->seconds, 15);
 }
@@ -663,7 +663,7 @@ TEST(bad_arguments)
 		EXPECT_EQ(2, r->status) TH_LOG("case %zu: %s", i, r->err);
 		EXPECT_NE(NULL, strstr(r->err, bad_args[i].says))
 			TH_LOG("case %zu: want '%s' in: %s", i, bad_args[i].says, r->err);
-		EXPECT_EQ(0, strncmp(r->err, "vsbench: error: ", 16));
+		EXPECT_EQ(0, strncmp(r->err, "Error: ", 7));
 		EXPECT_EQ('\0', r->out[0]);
 	}
 }

@@ -20,6 +20,7 @@
 #include <sys/time.h>
 #include <linux/errqueue.h>
 #include <linux/vm_sockets.h>
+#include "sock.h"
 #include "vsbench.h"
 
 #ifndef SO_ZEROCOPY
@@ -145,21 +146,7 @@ static int connect_bounded(int fd, const struct vs_addr *to, uint64_t deadline)
 	wait = deadline - now;
 	if (wait > CONNECT_MAX_NS)
 		wait = CONNECT_MAX_NS;
-	if (to->family == AF_VSOCK) {
-		struct timeval tv = ns_to_tv(wait);
-
-		/* Best effort: without it the kernel's default (2 s) bounds us. */
-		setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv));
-	} else if (vsb_set_tick(fd, wait)) {
-		return -errno;
-	}
-	if (connect(fd, (const struct sockaddr *)&to->ss, to->len)) {
-		/* A TCP connect cut short by SO_SNDTIMEO says EINPROGRESS. */
-		if (errno == EINPROGRESS || errno == EAGAIN)
-			return -ETIMEDOUT;
-		return -errno;
-	}
-	return 0;
+	return vs_connect(fd, to, wait);
 }
 
 /*
@@ -172,9 +159,9 @@ int vsb_connect(const struct vs_addr *to, const struct vsb_opts *o, uint64_t dea
 	char err[256];
 	int fd, rc, one = 1;
 
-	fd = socket(to->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = vs_socket(to->family, 0);
 	if (fd < 0) {
-		rc = errno;
+		rc = -fd;
 		vsb_fail("socket(%s): %s%s", vs_addr_proto(to), strerror(rc),
 			 vsb_errno_hint(rc));
 		return -rc;

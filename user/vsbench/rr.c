@@ -344,7 +344,7 @@ static int start_threads(struct rr_run *run, struct rr_conn *conns)
 			snprintf(c->what, sizeof(c->what), "%s", run->to->text);
 		rc = pthread_create(&c->tid, &attr, conn_thread, c);
 		if (rc) {
-			vsb_err("pthread_create for connection %u: %s", i, strerror(rc));
+			p_err("pthread_create for connection %u: %s", i, strerror(rc));
 			/* The barriers count on o->conns threads: cannot go on. */
 			exit(VSB_EXIT_ERROR);
 		}

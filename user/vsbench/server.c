@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <linux/vm_sockets.h>
+#include "sock.h"
 #include "vsbench.h"
 
 #ifndef MSG_ZEROCOPY
@@ -49,7 +50,7 @@ static void srv_err(const struct srv_conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	vsb_err("connection %u from %s: %s", c->idx, c->peer, msg);
+	p_err("connection %u from %s: %s", c->idx, c->peer, msg);
 }
 
 static uint64_t idle_deadline(const struct srv_conn *c)
@@ -254,7 +255,7 @@ static int serve_stream_send(struct srv_conn *c, const struct vsb_hello *h)
 	if (vsb_report_decode(rbuf, &rep))
 		srv_err(c, "the client's report is malformed");
 	else if (so->verbose)
-		vsb_err("connection %u: sent %llu bytes, client received %llu",
+		p_err("connection %u: sent %llu bytes, client received %llu",
 			c->idx, (unsigned long long)tr.bytes, (unsigned long long)rep.bytes);
 out_free:
 	free(pat);
@@ -294,7 +295,7 @@ static void *conn_thread(void *arg)
 	if (rc || status)
 		goto out_close;
 	if (so->verbose)
-		vsb_err("connection %u from %s: %s msg %u rsp %u%s%s", c->idx, c->peer,
+		p_err("connection %u from %s: %s msg %u rsp %u%s%s", c->idx, c->peer,
 			h.mode == VSB_MODE_RR ? "rr" : "stream", h.msg_size, h.rsp_size,
 			h.flags & VSB_F_BACKWARD ? " backward" : "",
 			h.flags & VSB_F_VERIFY ? " verify" : "");
@@ -336,24 +337,9 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 
 static int listen_on(const struct sockaddr_storage *ss, socklen_t len)
 {
-	int fd, one = 1, e;
+	const char *step;
 
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (ss->ss_family != AF_VSOCK)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss->ss_family == AF_INET6) {
-		int zero = 0;
-
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	}
-	if (bind(fd, (const struct sockaddr *)ss, len) || listen(fd, 1024)) {
-		e = errno;
-		close(fd);
-		return -e;
-	}
-	return fd;
+	return vs_listen((const struct sockaddr *)ss, len, VS_SOCK_DUALSTACK, 1024, &step);
 }
 
 static int open_tcp(const struct vsb_server_opts *so)
@@ -368,12 +354,12 @@ static int open_tcp(const struct vsb_server_opts *so)
 	if (so->bind) {
 		snprintf(spec, sizeof(spec), "tcp:%s:%u", so->bind, so->port);
 		if (vs_addr_parse(spec, &a, err, sizeof(err))) {
-			vsb_err("--bind: %s", err);
+			p_err("--bind: %s", err);
 			return -EINVAL;
 		}
 		fd = listen_on(&a.ss, a.len);
 		if (fd < 0)
-			vsb_err("listen on %s: %s", spec, strerror(-fd));
+			p_err("listen on %s: %s", spec, strerror(-fd));
 		return fd;
 	}
 	/* Dual-stack wildcard; plain IPv4 where IPv6 is off. */
@@ -390,7 +376,7 @@ static int open_tcp(const struct vsb_server_opts *so)
 	fd = listen_on(&ss, sizeof(*s4));
 out:
 	if (fd < 0)
-		vsb_err("listen on tcp port %u: %s", so->port, strerror(-fd));
+		p_err("listen on tcp port %u: %s", so->port, strerror(-fd));
 	return fd;
 }
 
@@ -405,7 +391,7 @@ static int open_vsock(const struct vsb_server_opts *so)
 	vm->svm_port = so->port ? so->port : VMADDR_PORT_ANY;
 	fd = listen_on(&ss, sizeof(*vm));
 	if (fd < 0)
-		vsb_err("listen on vsock port %u: %s%s", so->port, strerror(-fd),
+		p_err("listen on vsock port %u: %s%s", so->port, strerror(-fd),
 			vsb_errno_hint(-fd));
 	return fd;
 }
@@ -435,12 +421,12 @@ static void spawn(const struct vsb_server_opts *so, int lfd, unsigned int idx)
 	fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			vsb_err("accept: %s", strerror(errno));
+			p_err("accept: %s", strerror(errno));
 		return;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c || vsb_set_tick(fd, SRV_TICK_NS)) {
-		vsb_err("connection set-up: %s", c ? strerror(errno) : "out of memory");
+		p_err("connection set-up: %s", c ? strerror(errno) : "out of memory");
 		free(c);
 		close(fd);
 		return;
@@ -456,7 +442,7 @@ static void spawn(const struct vsb_server_opts *so, int lfd, unsigned int idx)
 	rc = pthread_create(&tid, &attr, conn_thread, c);
 	pthread_attr_destroy(&attr);
 	if (rc) {
-		vsb_err("connection %u: pthread_create: %s", idx, strerror(rc));
+		p_err("connection %u: pthread_create: %s", idx, strerror(rc));
 		close(fd);
 		free(c);
 	}
@@ -487,7 +473,7 @@ int vsb_server_main(const struct vsb_server_opts *so)
 		if (poll(pfd, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			vsb_err("poll: %s", strerror(errno));
+			p_err("poll: %s", strerror(errno));
 			return VSB_EXIT_ERROR;
 		}
 		for (unsigned int i = 0; i < n; i++)

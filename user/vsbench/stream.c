@@ -308,7 +308,7 @@ int vsb_stream_run(const struct vsb_opts *o, const struct vs_addr *to,
 			snprintf(c->what, sizeof(c->what), "%s", to->text);
 		rc = pthread_create(&c->tid, &attr, conn_thread, c);
 		if (rc) {
-			vsb_err("pthread_create for connection %u: %s", i, strerror(rc));
+			p_err("pthread_create for connection %u: %s", i, strerror(rc));
 			exit(VSB_EXIT_ERROR);	/* the barriers count on every thread */
 		}
 	}

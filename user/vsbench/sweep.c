@@ -82,7 +82,7 @@ static void step_opts(const struct vsb_opts *o, struct vsb_opts *so, uint32_t si
 static int cell_failed(const char *kind, uint32_t size, char *err, size_t len)
 {
 	snprintf(err, len, "%s", vsb_error_text());
-	vsb_err("sweep: %s %u B: %s", kind, size, err);
+	p_err("sweep: %s %u B: %s", kind, size, err);
 	vsb_clear_failure();
 	return 1;
 }
@@ -244,7 +244,7 @@ int vsb_sweep_run(const struct vsb_opts *o)
 	else if (o->csv)
 		print_csv(o, cells, nr);
 	if (failed)
-		vsb_err("sweep: %d run%s failed", failed, failed == 1 ? "" : "s");
+		p_err("sweep: %d run%s failed", failed, failed == 1 ? "" : "s");
 	for (unsigned int i = 0; i < nr; i++)
 		vsb_stream_result_free(&cells[i].st);
 	free(cells);

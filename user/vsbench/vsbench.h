@@ -58,6 +58,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "addr.h"
+#include "cli.h"
 #include "hist.h"
 #include "json_writer.h"
 
@@ -87,8 +88,8 @@
 #define VSB_MAX_CPUS		64
 #define VSB_MAX_TARGETS		4
 
-#define VSB_EXIT_ERROR		1
-#define VSB_EXIT_USAGE		2
+#define VSB_EXIT_ERROR		CLI_EXIT_FAIL
+#define VSB_EXIT_USAGE		CLI_EXIT_USAGE
 
 struct vsb_hello {
 	uint8_t mode;
@@ -187,13 +188,11 @@ struct vsb_stream_result {
 
 /* vsbench.c: run state shared by the client threads */
 extern volatile int vsb_stop;		/* set on failure or SIGINT */
-extern const char *vsb_prog;
 void vsb_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool vsb_failed(void);
 void vsb_clear_failure(void);
 bool vsb_interrupted(void);
 const char *vsb_error_text(void);
-void vsb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool vsb_progress_enabled(void);
 void vsb_watchdog(uint64_t deadline);
 
