@@ -1114,11 +1114,11 @@ static const struct {
 	{ { "tcp:127.0.0.1:x", "tcp:127.0.0.1:2", NULL }, 2, "bad port 'x'" },
 	{ { "tcp:127.0.0.1:1", "udp:1:2", NULL }, 2, "invalid TARGET" },
 	{ { "tcp:127.0.0.1:1", "vsock:nope:2", NULL }, 2, "bad CID 'nope'" },
-	{ { "--buffer", "12x", "tcp:127.0.0.1:1", "tcp:127.0.0.1:2", NULL }, 2, "invalid --buffer '12x'" },
-	{ { "--threads", "0", "tcp:127.0.0.1:1", "tcp:127.0.0.1:2", NULL }, 2, "invalid --threads '0'" },
-	{ { "--connect-timeout", "soon", "tcp:127.0.0.1:1", "tcp:127.0.0.1:2", NULL }, 2, "invalid --connect-timeout" },
+	{ { "--buffer", "12x", "tcp:127.0.0.1:1", "tcp:127.0.0.1:2", NULL }, 2, "--buffer: '12x' is not a size" },
+	{ { "--threads", "0", "tcp:127.0.0.1:1", "tcp:127.0.0.1:2", NULL }, 2, "--threads: 0 is out of range" },
+	{ { "--connect-timeout", "soon", "tcp:127.0.0.1:1", "tcp:127.0.0.1:2", NULL }, 2, "--connect-timeout: 'soon' is not a duration" },
 	{ { "--bogus", NULL }, 2, "unknown option '--bogus'" },
-	{ { "--stats", NULL }, 2, "needs an argument" },
+	{ { "--stats", NULL }, 2, "--stats needs an argument" },
 	{ { "-c", "/nonexistent/vsproxy.conf", NULL }, 2, "open config /nonexistent/vsproxy.conf: No such file" },
 };
 
@@ -1136,7 +1136,7 @@ TEST(bad_arguments)
 		EXPECT_NE(NULL, strstr(err, bad_args[i].msg)) {
 			TH_LOG("case %u: wanted '%s', got: %s", i, bad_args[i].msg, err);
 		}
-		EXPECT_NE(NULL, strstr(err, "vsproxy: "));
+		EXPECT_EQ(0, strncmp(err, "Error: ", 7));
 	}
 }
 

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <linux/vm_sockets.h>
+#include "sock.h"
 #include "vsproxy.h"
 
 #define POOL_MAX	64
@@ -558,21 +559,12 @@ static int side_setup(struct vsp_conn *c, int idx, int fd, int family)
 	return epoll_ctl(c->loop->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static int target_socket(struct vsp_conn *c, const struct vs_addr *t)
+static int target_socket(const struct vs_addr *t)
 {
-	int fd = socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = vs_socket(t->family, VS_SOCK_NONBLOCK);
 
 	if (fd < 0)
-		return -1;
-	if (t->family == AF_VSOCK) {
-		/* Its own connect timer would fire first (2 s by default). */
-		struct timeval tv = {
-			.tv_sec = vsp_opts.connect_timeout_ms / 1000,
-			.tv_usec = vsp_opts.connect_timeout_ms % 1000 * 1000,
-		};
-
-		setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv));
-	}
+		errno = -fd;
 	return fd;
 }
 
@@ -584,7 +576,7 @@ void vsp_conn_new(struct vsp_loop *l, int fd, int map)
 {
 	const struct vsp_map *m = &vsp_opts.maps[map];
 	struct vsp_conn *c = calloc(1, sizeof(*c));
-	int tfd, i;
+	int tfd, i, rc;
 
 	STAT_ADD(l->stats.accepted, 1);
 	if (!c) {
@@ -629,7 +621,7 @@ void vsp_conn_new(struct vsp_loop *l, int fd, int map)
 		return;
 	}
 
-	tfd = target_socket(c, &m->target);
+	tfd = target_socket(&m->target);
 	if (tfd < 0) {
 		enum vsp_error e = errno == EMFILE || errno == ENFILE ?
 				   VSP_E_FD_LIMIT : VSP_E_CONNECT;
@@ -639,11 +631,12 @@ void vsp_conn_new(struct vsp_loop *l, int fd, int map)
 		conn_refuse(c, e, what);
 		return;
 	}
-	if (connect(tfd, (struct sockaddr *)&m->target.ss, m->target.len) &&
-	    errno != EINPROGRESS) {
+	/* VSOCK's own connect timer would fire first (2 s by default). */
+	rc = vs_connect(tfd, &m->target, (uint64_t)vsp_opts.connect_timeout_ms * 1000000ull);
+	if (rc && rc != -EINPROGRESS) {
 		char what[96];
 
-		snprintf(what, sizeof(what), "%s", strerror(errno));
+		snprintf(what, sizeof(what), "%s", strerror(-rc));
 		close(tfd);
 		conn_refuse(c, VSP_E_CONNECT, what);
 		return;

@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <linux/vm_sockets.h>
+#include "sock.h"
 #include "vsproxy.h"
 
 #define MAX_EVENTS	256
@@ -81,28 +82,15 @@ static int listener_open(struct vsp_loop *l, int map, bool announce)
 	struct vsp_map *m = &vsp_opts.maps[map];
 	struct vsp_listener *lis;
 	struct epoll_event ev = { .events = EPOLLIN };
-	int one = 1, fd;
+	const char *step;
 	char name[128];
+	int fd;
 
-	fd = socket(m->listen.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = vs_listen((const struct sockaddr *)&m->listen.ss, m->listen.len,
+		       VS_SOCK_NONBLOCK | VS_SOCK_REUSEPORT, LISTEN_BACKLOG, &step);
 	if (fd < 0) {
-		p_err("%s: socket(%s): %s", m->where, m->listen.text, strerror(errno));
+		p_err("%s: %s %s: %s", m->where, step, m->listen.text, strerror(-fd));
 		return -1;
-	}
-	if (m->listen.family != AF_VSOCK &&
-	    (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))) {
-		p_err("%s: setsockopt(%s, SO_REUSEPORT): %s", m->where,
-		      m->listen.text, strerror(errno));
-		goto err_close;
-	}
-	if (bind(fd, (struct sockaddr *)&m->listen.ss, m->listen.len)) {
-		p_err("%s: bind %s: %s", m->where, m->listen.text, strerror(errno));
-		goto err_close;
-	}
-	if (listen(fd, LISTEN_BACKLOG)) {
-		p_err("%s: listen %s: %s", m->where, m->listen.text, strerror(errno));
-		goto err_close;
 	}
 	fix_any_port(&m->listen, fd);
 

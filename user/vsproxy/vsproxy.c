@@ -7,8 +7,6 @@
  * counters while the loops (loop.c) do the work.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,35 +18,11 @@
 #include <sys/resource.h>
 #include "vsproxy.h"
 
-#define EXIT_USAGE	2
-
 struct vsp_opts vsp_opts = {
 	.bufsize		= 64 * 1024,
 	.connect_timeout_ms	= 5000,
 	.drain_timeout_ms	= 30000,
 };
-
-/* ---- logging ---- */
-
-void vsp_log(int level, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	int n;
-
-	if (level == VSP_LOG_DEBUG && !vsp_opts.verbose)
-		return;
-	n = snprintf(line, sizeof(line), VSP_NAME ": ");
-	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	/* One write per line: lines of different threads do not mix. */
-	if (write(STDERR_FILENO, line, n) < 0)
-		return;
-}
 
 int64_t vsp_now_ms(void)
 {
@@ -85,22 +59,29 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: " VSP_NAME " [OPTIONS] LISTEN TARGET\n"
 "       " VSP_NAME " [OPTIONS] -c CONFIG\n"
+"       " VSP_NAME " { -h | --help | -V | --version }\n"
 "\n"
 "Forward every connection accepted on LISTEN to TARGET, both ways.\n"
 "\n"
 "  LISTEN, TARGET := { tcp:HOST:PORT | tcp:[V6ADDR]:PORT | vsock:CID:PORT }\n"
 "  CID            := { NUMBER | any | local | host }\n"
+"  NUMBER         := decimal, or hex with 0x\n"
+"  BYTES          := NUMBER[K|M|G], fractions allowed when whole (1.5K)\n"
+"  DURATION       := seconds, or with a unit: 500ms, 2m, 1h\n"
 "  CONFIG         := a file of 'LISTEN TARGET' lines, '#' comments\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE          read mappings from FILE (with or without LISTEN TARGET)\n"
 "  -t, --threads N            event loops (default: number of CPUs)\n"
-"  -b, --buffer BYTES         queue per direction, K/M suffixes (default 64K)\n"
-"      --connect-timeout SEC  give up connecting to TARGET (default 5)\n"
-"      --drain-timeout SEC    on SIGTERM/SIGINT, wait for open connections (default 30)\n"
+"      --buffer BYTES         queue per direction (default 64K)\n"
+"      --connect-timeout DURATION  give up connecting to TARGET (default 5)\n"
+"      --drain-timeout DURATION    on SIGTERM/SIGINT, wait for open connections\n"
+"                             (default 30)\n"
 "  -m, --max-conns N          refuse connections beyond N open (default: no limit)\n"
-"  -s, --stats SEC            print counters every SEC seconds (and on SIGUSR1)\n"
-"  -j, --json                 counters as JSON lines\n"
+"  -s, --stats DURATION       print counters every DURATION (and on SIGUSR1)\n"
+"  -j, --json                 counters as JSON lines, errors as {\"error\": ...}\n"
+"                             on stdout, no notes\n"
+"  -p, --pretty               indented error objects (implies --json)\n"
 "      --stats-file FILE      append counters to FILE instead of stderr\n"
 "      --no-splice            copy through user space even between TCP sockets\n"
 "  -v, --verbose              log each connection (-vv: more)\n"
@@ -113,77 +94,13 @@ static void usage(FILE *f)
 "  " VSP_NAME " -c /etc/vsproxy.conf --stats 60 --json\n");
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2))) usage_err(const char *fmt, ...)
+/* A DURATION (cli.h) of at least @min_ms and at most a week, in ms. */
+static int duration_ms(const char *opt, const char *arg, int min_ms)
 {
-	va_list ap;
+	uint64_t ns = cli_duration_ns(opt, arg, (uint64_t)min_ms * 1000000ull,
+				      7 * 86400 * 1000000000ull);
 
-	fprintf(stderr, VSP_NAME ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry '" VSP_NAME " --help' for more information.\n");
-	exit(EXIT_USAGE);
-}
-
-static long parse_long(const char *opt, const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		usage_err("invalid %s '%s': expected an integer in [%ld, %ld]",
-			  opt, s, min, max);
-	return v;
-}
-
-/* BYTES with an optional K, M or G suffix (powers of 1024). */
-static uint32_t parse_size(const char *opt, const char *s, uint64_t min, uint64_t max)
-{
-	char *end;
-	double v;
-	uint64_t mult = 1;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end != s && *end) {
-		switch (*end) {
-		case 'k': case 'K': mult = 1ULL << 10; break;
-		case 'm': case 'M': mult = 1ULL << 20; break;
-		case 'g': case 'G': mult = 1ULL << 30; break;
-		default: mult = 0;
-		}
-		end++;
-		if (*end == 'i' && end[1] == 'B')
-			end += 2;
-		else if (*end == 'B')
-			end++;
-	}
-	if (errno || end == s || *end || !mult || !isfinite(v) || v < 0 ||
-	    v * mult < min || v * mult > max)
-		usage_err("invalid %s '%s': expected BYTES[K|M] between %llu and %llu",
-			  opt, s, (unsigned long long)min, (unsigned long long)max);
-	return (uint32_t)(v * mult);
-}
-
-/* Seconds, fractions allowed, or with an "ms" suffix; returns ms. */
-static int parse_ms(const char *opt, const char *s, int min_ms)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end != s && !strcmp(end, "ms"))
-		v /= 1000;
-	else if (end != s && !strcmp(end, "s"))
-		;
-	else if (*end)
-		end = (char *)s;
-	if (errno || end == s || !isfinite(v) || v * 1000 < min_ms || v > 86400 * 7)
-		usage_err("invalid %s '%s': expected SECONDS (e.g. 5, 0.5, 500ms)", opt, s);
-	return (int)(v * 1000 + 0.5);
+	return (int)((ns + 500000) / 1000000);
 }
 
 static int default_threads(void)
@@ -202,22 +119,21 @@ enum {
 	OPT_DRAIN_TIMEOUT,
 	OPT_STATS_FILE,
 	OPT_NO_SPLICE,
+	OPT_BUFFER,
 };
 
 static const struct option long_opts[] = {
+	CLI_COMMON_OPTIONS,
 	{ "config",		required_argument,	NULL, 'c' },
 	{ "threads",		required_argument,	NULL, 't' },
-	{ "buffer",		required_argument,	NULL, 'b' },
+	{ "buffer",		required_argument,	NULL, OPT_BUFFER },
 	{ "connect-timeout",	required_argument,	NULL, OPT_CONNECT_TIMEOUT },
 	{ "drain-timeout",	required_argument,	NULL, OPT_DRAIN_TIMEOUT },
 	{ "max-conns",		required_argument,	NULL, 'm' },
 	{ "stats",		required_argument,	NULL, 's' },
-	{ "json",		no_argument,		NULL, 'j' },
 	{ "stats-file",		required_argument,	NULL, OPT_STATS_FILE },
 	{ "no-splice",		no_argument,		NULL, OPT_NO_SPLICE },
 	{ "verbose",		no_argument,		NULL, 'v' },
-	{ "version",		no_argument,		NULL, 'V' },
-	{ "help",		no_argument,		NULL, 'h' },
 	{ 0 }
 };
 
@@ -226,34 +142,31 @@ static void parse_args(int argc, char **argv)
 	const char *config = NULL;
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:t:b:m:s:jvVh", long_opts, NULL)) != -1) {
+	cli_init(VSP_NAME, long_opts, CLI_COMMON_SHORT "c:t:m:s:v", usage, argc, argv);
+	while ((c = cli_next_opt(argc, argv, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (config)
-				usage_err("duplicate option --config");
+				cli_usage_err("--config given twice");
 			config = optarg;
 			break;
 		case 't':
-			vsp_opts.threads = parse_long("--threads", optarg, 1, 1024);
+			vsp_opts.threads = (int)cli_u64("--threads", optarg, 1, 1024);
 			break;
-		case 'b':
-			vsp_opts.bufsize = parse_size("--buffer", optarg, 4096, 64 << 20);
+		case OPT_BUFFER:
+			vsp_opts.bufsize = (uint32_t)cli_size("--buffer", optarg, 4096, 64 << 20);
 			break;
 		case OPT_CONNECT_TIMEOUT:
-			vsp_opts.connect_timeout_ms = parse_ms("--connect-timeout", optarg, 1);
+			vsp_opts.connect_timeout_ms = duration_ms("--connect-timeout", optarg, 1);
 			break;
 		case OPT_DRAIN_TIMEOUT:
-			vsp_opts.drain_timeout_ms = parse_ms("--drain-timeout", optarg, 0);
+			vsp_opts.drain_timeout_ms = duration_ms("--drain-timeout", optarg, 0);
 			break;
 		case 'm':
-			vsp_opts.max_conns = parse_long("--max-conns", optarg, 0, 100000000);
+			vsp_opts.max_conns = (long)cli_u64("--max-conns", optarg, 0, 100000000);
 			break;
 		case 's':
-			vsp_opts.stats_interval = parse_long("--stats", optarg, 0, 86400);
-			break;
-		case 'j':
-			vsp_opts.json = true;
+			vsp_opts.stats_interval_ms = duration_ms("--stats", optarg, 0);
 			break;
 		case OPT_STATS_FILE:
 			vsp_opts.stats_file = optarg;
@@ -264,34 +177,23 @@ static void parse_args(int argc, char **argv)
 		case 'v':
 			vsp_opts.verbose++;
 			break;
-		case 'V':
-			printf(VSP_NAME " " VSP_VERSION "\n");
-			exit(0);
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case ':':
-			usage_err("option '%s' needs an argument", argv[optind - 1]);
-		default:
-			if (optopt)
-				usage_err("unknown option '-%c'", optopt);
-			usage_err("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	vsp_opts.json = cli.json;
 
 	argc -= optind;
 	argv += optind;
 	if (argc == 1)
-		usage_err("missing TARGET after LISTEN '%s'", argv[0]);
+		cli_usage_err("missing TARGET after LISTEN '%s'", argv[0]);
 	if (argc > 2)
-		usage_err("too many arguments: '%s' (several mappings go in -c CONFIG)",
+		cli_usage_err("too many arguments: '%s' (several mappings go in -c CONFIG)",
 			  argv[2]);
 	if (argc == 0 && !config)
-		usage_err("missing LISTEN TARGET (or -c CONFIG)");
+		cli_usage_err("missing LISTEN TARGET (or -c CONFIG)");
 	if (argc == 2 && vsp_map_add(&vsp_opts, argv[0], argv[1], "command line"))
-		exit(EXIT_USAGE);
+		exit(CLI_EXIT_USAGE);
 	if (config && vsp_config_load(config, &vsp_opts))
-		exit(EXIT_USAGE);
+		exit(CLI_EXIT_USAGE);
 	if (!vsp_opts.threads)
 		vsp_opts.threads = default_threads();
 }
@@ -333,7 +235,7 @@ static void signals_block(sigset_t *set)
 static int run(const sigset_t *set)
 {
 	int64_t now = vsp_now_ms(), next_stats = 0, deadline = 0;
-	int interval_ms = vsp_opts.stats_interval * 1000;
+	int interval_ms = vsp_opts.stats_interval_ms;
 
 	if (interval_ms)
 		next_stats = now + interval_ms;
@@ -392,7 +294,7 @@ static int run(const sigset_t *set)
 		}
 	}
 	vsp_loops_join();
-	if (vsp_opts.stats_interval || vsp_opts.stats_file)
+	if (vsp_opts.stats_interval_ms || vsp_opts.stats_file)
 		vsp_stats_print("exit");
 	p_info("stopped");
 	return 0;

@@ -32,9 +32,9 @@
 #include <stdint.h>
 #include <pthread.h>
 #include "addr.h"
+#include "cli.h"
 
 #define VSP_NAME	"vsproxy"
-#define VSP_VERSION	"0.1"
 
 /* ---- options and mappings (vsproxy.c, config.c) ---- */
 
@@ -52,7 +52,7 @@ struct vsp_opts {
 	int connect_timeout_ms;
 	int drain_timeout_ms;
 	long max_conns;			/* 0: no limit */
-	int stats_interval;		/* seconds, 0: only on SIGUSR1 */
+	int stats_interval_ms;		/* 0: only on SIGUSR1 */
 	bool json;
 	const char *stats_file;
 	bool no_splice;
@@ -65,15 +65,11 @@ int vsp_config_load(const char *path, struct vsp_opts *o);
 int vsp_map_add(struct vsp_opts *o, const char *listen, const char *target,
 		const char *where);
 
-/* ---- logging (vsproxy.c) ---- */
-
-enum { VSP_LOG_ERR, VSP_LOG_INFO, VSP_LOG_DEBUG };
-
-void vsp_log(int level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-#define p_err(...)	vsp_log(VSP_LOG_ERR, __VA_ARGS__)
-#define p_info(...)	vsp_log(VSP_LOG_INFO, __VA_ARGS__)
-#define p_dbg(...)	vsp_log(VSP_LOG_DEBUG, __VA_ARGS__)
+/*
+ * ---- messages: p_err() and p_info() of cli.h (one line, one write, so
+ * the lines of different threads do not mix); p_dbg() with -v only ----
+ */
+#define p_dbg(...)	do { if (vsp_opts.verbose) p_info(__VA_ARGS__); } while (0)
 
 /* At most burst messages per second per limiter; says how many it dropped. */
 struct vsp_ratelimit {
