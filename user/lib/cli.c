@@ -444,6 +444,8 @@ static int decimal(const char *s, uint64_t *ip, const char **frac, size_t *nfrac
 
 	*frac = NULL;
 	*nfrac = 0;
+	if (p == s)
+		return -EINVAL;		/* no digit before the point: ".5" */
 	if (*p == '.') {
 		const char *q;
 		uint64_t dummy;
@@ -455,8 +457,6 @@ static int decimal(const char *s, uint64_t *ip, const char **frac, size_t *nfrac
 			return -EINVAL;		/* "1." */
 		p = q;
 	}
-	if (p == s)
-		return -EINVAL;
 	*end = p;
 	return rc;
 }
