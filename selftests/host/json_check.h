@@ -26,16 +26,16 @@ struct jv {
 	int n;
 };
 
-static const char *jv_parse_value(const char *p, struct jv *v, int depth);
+static inline const char *jv_parse_value(const char *p, struct jv *v, int depth);
 
-static const char *jv_ws(const char *p)
+static inline const char *jv_ws(const char *p)
 {
 	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
 		p++;
 	return p;
 }
 
-static const char *jv_parse_string(const char *p, char **out)
+static inline const char *jv_parse_string(const char *p, char **out)
 {
 	size_t cap = strlen(p) + 1, n = 0;
 	char *s;
@@ -83,7 +83,7 @@ bad:
 	return NULL;
 }
 
-static const char *jv_parse_number(const char *p, struct jv *v)
+static inline const char *jv_parse_number(const char *p, struct jv *v)
 {
 	const char *start = p;
 
@@ -118,7 +118,7 @@ static const char *jv_parse_number(const char *p, struct jv *v)
 	return p;
 }
 
-static const char *jv_parse_list(const char *p, struct jv *v, bool obj, int depth)
+static inline const char *jv_parse_list(const char *p, struct jv *v, bool obj, int depth)
 {
 	char close = obj ? '}' : ']';
 
@@ -163,7 +163,7 @@ static const char *jv_parse_list(const char *p, struct jv *v, bool obj, int dept
 	}
 }
 
-static const char *jv_parse_value(const char *p, struct jv *v, int depth)
+static inline const char *jv_parse_value(const char *p, struct jv *v, int depth)
 {
 	if (depth > 64)
 		return NULL;
@@ -179,7 +179,7 @@ static const char *jv_parse_value(const char *p, struct jv *v, int depth)
 	}
 }
 
-static void jv_free(struct jv *v)
+static inline void jv_free(struct jv *v)
 {
 	if (!v)
 		return;
@@ -193,7 +193,7 @@ static void jv_free(struct jv *v)
 }
 
 /* The whole of @text is one JSON value (blanks around it allowed). */
-static bool jv_parse(const char *text, struct jv *v)
+static inline bool jv_parse(const char *text, struct jv *v)
 {
 	const char *end;
 
@@ -207,7 +207,7 @@ static bool jv_parse(const char *text, struct jv *v)
 }
 
 /* Member @key of object @o, or NULL. */
-static const struct jv *jv_get(const struct jv *o, const char *key)
+static inline const struct jv *jv_get(const struct jv *o, const char *key)
 {
 	if (!o || o->type != JV_OBJ)
 		return NULL;
@@ -218,7 +218,7 @@ static const struct jv *jv_get(const struct jv *o, const char *key)
 }
 
 /* A member that is a non-negative integer: its value, or -1. */
-static double jv_uint(const struct jv *o, const char *key)
+static inline double jv_uint(const struct jv *o, const char *key)
 {
 	const struct jv *v = jv_get(o, key);
 
@@ -227,7 +227,7 @@ static double jv_uint(const struct jv *o, const char *key)
 	return v->num;
 }
 
-static const char *jv_str(const struct jv *o, const char *key)
+static inline const char *jv_str(const struct jv *o, const char *key)
 {
 	const struct jv *v = jv_get(o, key);
 
