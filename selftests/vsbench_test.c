@@ -683,12 +683,19 @@ TEST(bad_arguments)
 	struct run_out *r = &r_buf;
 
 	for (size_t i = 0; i < sizeof(bad_args) / sizeof(bad_args[0]); i++) {
+		bool json = false;
+		const char *msg;
+
+		/* Under --json the error is {"error": ...} on stdout instead. */
+		for (size_t a = 0; bad_args[i].args[a]; a++)
+			json |= !strcmp(bad_args[i].args[a], "--json");
+		msg = json ? r->out : r->err;
 		ASSERT_EQ(0, run_vsbench(bad_args[i].args, 10, r));
 		EXPECT_EQ(2, r->status) TH_LOG("case %zu: %s", i, r->err);
-		EXPECT_NE(NULL, strstr(r->err, bad_args[i].says))
-			TH_LOG("case %zu: want '%s' in: %s", i, bad_args[i].says, r->err);
-		EXPECT_EQ(0, strncmp(r->err, "Error: ", 7));
-		EXPECT_EQ('\0', r->out[0]);
+		EXPECT_NE(NULL, strstr(msg, bad_args[i].says))
+			TH_LOG("case %zu: want '%s' in: %s", i, bad_args[i].says, msg);
+		EXPECT_EQ(0, strncmp(msg, json ? "{\"error\":" : "Error: ", json ? 9 : 7));
+		EXPECT_EQ('\0', (json ? r->err : r->out)[0]);
 	}
 }
 
