@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make              module for every installed guest kernel, eBPF object and
-#                   skeleton, user tools, selftests
+#                   skeleton, user tools, selftests, man pages (build/man)
 # make KDIR=DIR     module for one kernel tree only
 # make V=1          show commands
+# make install      tools and man pages under PREFIX (/usr/local); DESTDIR
+#                   is honoured; make uninstall removes them
 #
 # Out-of-tree products go to build/ (module, per kernel) and next to their
 # sources (user tools, selftests); none of them is tracked.
@@ -34,8 +36,9 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all kmod user bpf selftests clean install-deps
-all: kmod bpf user selftests
+.PHONY: all kmod user bpf selftests man clean install uninstall \
+	install-man uninstall-man install-deps
+all: kmod bpf user selftests man
 
 # ---- kernel module: one build directory per kernel, sources linked in ----
 kver = $(notdir $(patsubst %/build,%,$(1)))
@@ -55,6 +58,22 @@ include selftests/Makefile.inc
 
 # ---- eBPF ----
 include bpf/Makefile.inc
+
+include Documentation/Makefile.inc
+
+# ---- install: the tools and their man pages ----
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+MANDIR		?= $(PREFIX)/share/man
+
+install: $(TOOL_BINS) install-man
+	$(call msg,INSTALL,$(DESTDIR)$(BINDIR))
+	$(Q)install -d $(DESTDIR)$(BINDIR)
+	$(Q)install -m 0755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)/
+
+uninstall: uninstall-man
+	$(call msg,UNINST,$(DESTDIR)$(BINDIR))
+	$(Q)rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOL_BINS)))
 
 # Each part adds its products to CLEAN_FILES.
 CLEAN_FILES	+= $(BUILD)/kmod-* $(BUILD)/bpf bpf/*.o
