@@ -108,34 +108,6 @@ static inline unsigned long vstrace_entry_ret_addr(struct pt_regs *regs)
 #error "vstrace supports x86_64 and arm64"
 #endif
 
-/*
- * A kprobe on a function's entry lands on its ftrace call site when the
- * kernel has KPROBES_ON_FTRACE, and is then run by ftrace.  vstrace must not
- * depend on ftrace (enclave kernels have none), and rapid register/unregister
- * of ftrace-based kprobes under traffic crashed 6.12 in the testbed, so the
- * probe goes on the next instruction instead: arguments and the return
- * address are still untouched there.
- */
-/*
- * KPROBE_FLAG_FTRACE is defined on every version, but only set (and
- * MCOUNT_INSN_SIZE only defined) where kprobes can use ftrace: 4.14's enclave
- * build has no ftrace at all.
- */
-#if defined(CONFIG_X86_64) && defined(CONFIG_KPROBES_ON_FTRACE)
-#include <asm/ftrace.h>
-static inline kprobe_opcode_t *vstrace_skip_fentry(const struct kprobe *kp)
-{
-	if (kp->flags & KPROBE_FLAG_FTRACE)
-		return (kprobe_opcode_t *)((unsigned long)kp->addr + MCOUNT_INSN_SIZE);
-	return kp->addr;
-}
-#else
-static inline kprobe_opcode_t *vstrace_skip_fentry(const struct kprobe *kp)
-{
-	return kp->addr;
-}
-#endif
-
 #ifndef VSTRACE_HAVE_KTIME_GET_BOOTTIME_NS
 #define ktime_get_boottime_ns() ktime_get_boot_ns()
 #endif

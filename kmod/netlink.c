@@ -39,7 +39,11 @@ static int vstrace_put_probe(struct sk_buff *skb, unsigned int i)
 			      VSTRACE_A_PAD) ||
 	    nla_put_u64_64bit(skb, VSTRACE_PROBE_A_MISSED, info.missed,
 			      VSTRACE_A_PAD) ||
-	    nla_put_s32(skb, VSTRACE_PROBE_A_ERROR, info.error)) {
+	    nla_put_s32(skb, VSTRACE_PROBE_A_ERROR, info.error) ||
+	    nla_put_u32(skb, VSTRACE_PROBE_A_KIND, info.kind) ||
+	    nla_put_u8(skb, VSTRACE_PROBE_A_RETURN, info.is_return) ||
+	    (info.kind_why &&
+	     nla_put_string(skb, VSTRACE_PROBE_A_KIND_WHY, info.kind_why))) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -266,6 +270,7 @@ static int vstrace_nl_start_doit(struct sk_buff *skb, struct genl_info *info)
 	/* Filters are visible before handlers see the session active. */
 	smp_wmb();
 	WRITE_ONCE(s->active, true);
+	vstrace_probes_arm(true);
 	err = 0;
 out_unlock:
 	mutex_unlock(&vstrace_session_lock);
@@ -285,6 +290,7 @@ static int vstrace_nl_stop_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	WRITE_ONCE(s->active, false);
 	s->stop_ns = ktime_get_boottime_ns();
+	vstrace_probes_arm(false);
 out_unlock:
 	mutex_unlock(&vstrace_session_lock);
 	return err;

@@ -9,16 +9,21 @@
  * virtio guest driver's RX worker or vhost's TX-kick handler.  The caller is
  * resolved from the return address once per call site and cached.
  *
- * Probes are registered at load; a point that is missing (its module not
+ * Probes are registered at load, disarmed: they are armed at session
+ * start and disarmed at stop, so a loaded module with no session costs
+ * nothing on the traced paths.  A point that is missing (its module not
  * loaded, or inlined by the compiler) is reported then and retried at every
- * session start.  A point with a fallback neighbour (Debian inlines some
- * statics) uses it when the point itself is missing, and says so.  All
- * registration happens under vstrace_session_lock.
+ * session start and whenever a module comes up; a probe whose module went
+ * away (the kernel marks it gone) is registered again the same way.  A
+ * point with a fallback neighbour (Debian inlines some statics) uses it
+ * when the point itself is missing, and says so.  All registration and
+ * arming happens under vstrace_session_lock.
  *
- * Plain kprobes sit just after the entry's ftrace call site (see
- * vstrace_skip_fentry()), so they never run through ftrace.  A kretprobe
- * must sit on the function's first instruction, which on kernels with
- * KPROBES_ON_FTRACE is the ftrace call site: there it is ftrace-based.
+ * Placement: on the function's entry.  Where the kernel has
+ * KPROBES_ON_FTRACE (6.x) that is the ftrace call site, and the probe runs
+ * from ftrace, several times cheaper than a trap; where it has not (the
+ * enclave kernels) it is a plain kprobe, which OPTPROBES turns into a jump
+ * once armed.  vstrace_probe_info() says which each point got.
  */
 #include <linux/kallsyms.h>
 #include <linux/kernel.h>
@@ -27,6 +32,7 @@
 #include <linux/kprobes.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
+#include <linux/rculist.h>
 #include <linux/string.h>
 #include "vstrace_internal.h"
 
@@ -285,39 +291,31 @@ static bool vstrace_symbol_exists(const char *sym)
 	return err != -ENOENT;
 }
 
+/* The kprobe that carries @p: its own, or its kretprobe's. */
+static struct kprobe *vstrace_kprobe_of(struct vstrace_probe *p)
+{
+	return p->ret_handler ? &p->rp.kp : &p->kp;
+}
+
+/* Registered disarmed; vstrace_probes_arm() arms it for a session. */
 static int __vstrace_attach_symbol(struct vstrace_probe *p, const char *sym)
 {
-	kprobe_opcode_t *addr;
-	int err;
-
 	/* Switched off, but a missing function is still reported as missing. */
 	if (p->ret_handler && !ret_probes)
 		return vstrace_symbol_exists(sym) ? -EOPNOTSUPP : -ENOENT;
 	if (p->ret_handler) {
 		memset(&p->rp, 0, sizeof(p->rp));
 		p->rp.kp.symbol_name = sym;
+		p->rp.kp.flags = KPROBE_FLAG_DISABLED;
 		p->rp.entry_handler = vstrace_kret_entry;
 		p->rp.handler = vstrace_kret_ret;
 		p->rp.data_size = p->data_size;
 		p->rp.maxactive = VSTRACE_MAXACTIVE;
 		return register_kretprobe(&p->rp);
 	}
-
-	/*
-	 * Find the entry with a disabled probe (which arms nothing), then
-	 * place the real one there or, if that is an ftrace call site, just
-	 * after it.
-	 */
 	memset(&p->kp, 0, sizeof(p->kp));
 	p->kp.symbol_name = sym;
 	p->kp.flags = KPROBE_FLAG_DISABLED;
-	err = register_kprobe(&p->kp);
-	if (err)
-		return err;
-	addr = vstrace_skip_fentry(&p->kp);
-	unregister_kprobe(&p->kp);
-	memset(&p->kp, 0, sizeof(p->kp));
-	p->kp.addr = addr;
 	p->kp.pre_handler = p->handler;
 	return register_kprobe(&p->kp);
 }
@@ -349,11 +347,14 @@ static void __vstrace_probe_detach(struct vstrace_probe *p)
 	else
 		unregister_kprobe(&p->kp);
 	p->attached = false;
+	p->armed = false;
 }
 
 /*
- * Try every probe that is not attached; returns how many are missing.
- * Caller holds vstrace_session_lock.
+ * Try every probe that is not attached, and again every probe whose
+ * module was unloaded since (the kernel marked it gone); armed if a
+ * session runs.  Returns how many are missing.  Caller holds
+ * vstrace_session_lock.
  */
 int vstrace_probes_retry(void)
 {
@@ -362,15 +363,62 @@ int vstrace_probes_retry(void)
 	for (i = 0; i < ARRAY_SIZE(vstrace_probes); i++) {
 		struct vstrace_probe *p = &vstrace_probes[i];
 
+		if (p->attached && kprobe_gone(vstrace_kprobe_of(p)))
+			__vstrace_probe_detach(p);
 		if (!p->attached && __vstrace_probe_attach(p))
 			missing++;
 	}
+	vstrace_probes_arm(vstrace_session.active);
 	return missing;
 }
 
+/*
+ * Arm (@on) or disarm every attached probe.  Disarming leaves return
+ * probes already armed to return through their handlers, which keeps
+ * vstrace_ret_pending balanced.  Caller holds vstrace_session_lock.
+ */
+void vstrace_probes_arm(bool on)
+{
+	int i, err;
+
+	for (i = 0; i < ARRAY_SIZE(vstrace_probes); i++) {
+		struct vstrace_probe *p = &vstrace_probes[i];
+		struct kprobe *kp = vstrace_kprobe_of(p);
+
+		if (!p->attached || p->armed == on || kprobe_gone(kp))
+			continue;
+		err = on ? enable_kprobe(kp) : disable_kprobe(kp);
+		if (err)
+			pr_warn("cannot %s probe on %s: error %d\n",
+				on ? "arm" : "disarm", p->attached_symbol, err);
+		else
+			p->armed = on;
+	}
+}
+
+/*
+ * A module coming up may carry points (vsock_loopback, vhost_vsock, the
+ * virtio transport); one going away takes its probes with it, and the
+ * kernel marks them gone.  Both are caught up with once the module is live.
+ */
+static int vstrace_module_event(struct notifier_block *nb,
+				unsigned long state, void *data)
+{
+	if (state != MODULE_STATE_LIVE)
+		return NOTIFY_DONE;
+	mutex_lock(&vstrace_session_lock);
+	vstrace_probes_retry();
+	mutex_unlock(&vstrace_session_lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block vstrace_module_nb = {
+	.notifier_call	= vstrace_module_event,
+};
+
 int vstrace_probes_init(void)
 {
-	int i;
+	int i, err;
 
 	vstrace_ret_pending = alloc_percpu(long);
 	if (!vstrace_ret_pending)
@@ -379,6 +427,7 @@ int vstrace_probes_init(void)
 		struct vstrace_probe *p = &vstrace_probes[i];
 
 		p->hits = alloc_percpu(u64);
+		err = -ENOMEM;
 		if (!p->hits)
 			goto err_free_hits;
 	}
@@ -399,13 +448,22 @@ int vstrace_probes_init(void)
 				p->fallback_why);
 	}
 	mutex_unlock(&vstrace_session_lock);
+	err = register_module_notifier(&vstrace_module_nb);
+	if (err)
+		goto err_detach;
 	return 0;
 
+err_detach:
+	mutex_lock(&vstrace_session_lock);
+	for (i = 0; i < ARRAY_SIZE(vstrace_probes); i++)
+		__vstrace_probe_detach(&vstrace_probes[i]);
+	mutex_unlock(&vstrace_session_lock);
+	i = ARRAY_SIZE(vstrace_probes);
 err_free_hits:
 	while (i--)
 		free_percpu(vstrace_probes[i].hits);
 	free_percpu(vstrace_ret_pending);
-	return -ENOMEM;
+	return err;
 }
 
 void vstrace_probes_exit(void)
@@ -413,6 +471,7 @@ void vstrace_probes_exit(void)
 	long pending;
 	int i;
 
+	unregister_module_notifier(&vstrace_module_nb);
 	pending = vstrace_probes_drain();
 	if (pending)
 		pr_warn("%ld return probes still pending at unload\n", pending);
@@ -431,6 +490,47 @@ unsigned int vstrace_probes_count(void)
 	return ARRAY_SIZE(vstrace_probes);
 }
 
+/*
+ * How an attached, armed kprobe runs, and for a trap why it is not a jump.
+ * OPTPROBES wraps an optimizable probe in an aggregator that carries the
+ * OPTIMIZED flag; the probe is then the only entry on the aggregator's
+ * list, so the list's other node is the aggregator.
+ */
+static enum vstrace_probe_kind vstrace_kprobe_kind(struct kprobe *kp,
+						   const char **why)
+{
+	struct kprobe *ap = NULL;
+	struct list_head *next;
+
+	*why = NULL;
+	if (kprobe_gone(kp))
+		return VSTRACE_PROBE_KIND_NONE;
+	if (kprobe_disabled(kp))
+		return VSTRACE_PROBE_KIND_DISARMED;
+	if (kprobe_ftrace(kp))
+		return VSTRACE_PROBE_KIND_FTRACE;
+	if (!IS_ENABLED(CONFIG_OPTPROBES)) {
+		*why = "the kernel has no OPTPROBES";
+		return VSTRACE_PROBE_KIND_INT3;
+	}
+	rcu_read_lock();
+	next = READ_ONCE(kp->list.next);
+	if (next != &kp->list && next == READ_ONCE(kp->list.prev))
+		ap = list_entry(next, struct kprobe, list);
+	if (ap && kprobe_optimized(ap)) {
+		rcu_read_unlock();
+		return VSTRACE_PROBE_KIND_OPTIMIZED;
+	}
+	rcu_read_unlock();
+	if (next == &kp->list)
+		*why = "the kernel cannot put a jump on this instruction";
+	else if (!ap)
+		*why = "another probe shares the address";
+	else
+		*why = "optimization pending or switched off (debug.kprobes-optimization)";
+	return VSTRACE_PROBE_KIND_INT3;
+}
+
 /* Caller holds vstrace_session_lock. */
 void vstrace_probe_info(unsigned int i, struct vstrace_probe_info *info)
 {
@@ -441,12 +541,19 @@ void vstrace_probe_info(unsigned int i, struct vstrace_probe_info *info)
 	info->fallback = p->attached && p->attached_symbol != p->symbol ?
 			 p->fallback_why : NULL;
 	info->attached = p->attached;
+	info->is_return = p->ret_handler != NULL;
 	info->error = p->error;
 	info->missed = 0;
-	if (p->attached && p->ret_handler)
-		info->missed = p->rp.nmissed + p->rp.kp.nmissed;
-	else if (p->attached)
-		info->missed = p->kp.nmissed;
+	info->kind = VSTRACE_PROBE_KIND_NONE;
+	info->kind_why = NULL;
+	if (p->attached) {
+		struct kprobe *kp = vstrace_kprobe_of(p);
+
+		info->kind = vstrace_kprobe_kind(kp, &info->kind_why);
+		info->missed = kp->nmissed;
+		if (p->ret_handler)
+			info->missed += p->rp.nmissed;
+	}
 	info->hits = 0;
 	for_each_possible_cpu(cpu)
 		info->hits += *per_cpu_ptr(p->hits, cpu);

@@ -144,6 +144,7 @@ struct vstrace_probe {
 	struct kretprobe rp;
 	const char *attached_symbol;	/* @symbol or @fallback */
 	bool attached;
+	bool armed;		/* enabled for the running session */
 	int error;		/* last register_k(ret)probe() result */
 	u64 __percpu *hits;	/* per-CPU, written by the handlers */
 };
@@ -152,6 +153,9 @@ struct vstrace_probe_info {
 	const char *point;	/* function probed */
 	const char *fallback;	/* neighbour probed instead, and why; or NULL */
 	bool attached;
+	bool is_return;		/* a kretprobe */
+	enum vstrace_probe_kind kind;
+	const char *kind_why;	/* why a trap is not a jump, or NULL */
 	int error;		/* register_kprobe() result, 0 if attached */
 	u64 hits;
 	u64 missed;
@@ -160,6 +164,7 @@ struct vstrace_probe_info {
 int vstrace_probes_init(void);
 void vstrace_probes_exit(void);
 int vstrace_probes_retry(void);
+void vstrace_probes_arm(bool on);
 unsigned int vstrace_probes_count(void);
 void vstrace_probe_info(unsigned int i, struct vstrace_probe_info *info);
 

@@ -143,7 +143,10 @@ enum vstrace_attr { VSTRACE_ATTRS(__VSTRACE_ENUM) __VSTRACE_A_MAX };
 	X(FALLBACK,	STRING,	"neighbour used instead, and why")	\
 	X(HITS,		U64,	"times the probe fired")		\
 	X(MISSED,	U64,	"kprobe nmissed")			\
-	X(ERROR,	S32,	"register_kprobe() error, 0 if none")
+	X(ERROR,	S32,	"register_kprobe() error, 0 if none")	\
+	X(KIND,		U32,	"enum vstrace_probe_kind")		\
+	X(RETURN,	U8,	"1 for a return probe (kretprobe)")	\
+	X(KIND_WHY,	STRING,	"why a trap is not a jump")
 
 #define __VSTRACE_ENUM(id, ...)	VSTRACE_PROBE_A_##id,
 enum vstrace_probe_attr { VSTRACE_PROBE_ATTRS(__VSTRACE_ENUM) __VSTRACE_PROBE_A_MAX };
@@ -151,6 +154,22 @@ enum vstrace_probe_attr { VSTRACE_PROBE_ATTRS(__VSTRACE_ENUM) __VSTRACE_PROBE_A_
 #define VSTRACE_PROBE_A_MAX (__VSTRACE_PROBE_A_MAX - 1)
 
 #define VSTRACE_POINT_NAME_MAX	64
+
+/*
+ * How a probe point runs (VSTRACE_PROBE_A_KIND): not attached; attached
+ * but disarmed (no session runs); a breakpoint trap; a jump (OPTPROBES);
+ * called from the function's ftrace site (KPROBES_ON_FTRACE).
+ */
+#define VSTRACE_PROBE_KINDS(X)	\
+	X(NONE, "none")		\
+	X(DISARMED, "disarmed")	\
+	X(INT3, "int3")		\
+	X(OPTIMIZED, "optimized") \
+	X(FTRACE, "ftrace")
+
+#define __VSTRACE_ENUM(id, ...)	VSTRACE_PROBE_KIND_##id,
+enum vstrace_probe_kind { VSTRACE_PROBE_KINDS(__VSTRACE_ENUM) VSTRACE_NR_PROBE_KINDS };
+#undef __VSTRACE_ENUM
 
 /*
  * Latency histograms: log-linear buckets (HDR style).  Values below
