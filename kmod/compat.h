@@ -108,6 +108,18 @@ static inline unsigned long vstrace_entry_ret_addr(struct pt_regs *regs)
 #error "vstrace supports x86_64 and arm64"
 #endif
 
+/*
+ * Reading vstrace's counters and timings takes CAP_NET_ADMIN or
+ * CAP_PERFMON; perfmon_capable() (CAP_PERFMON or CAP_SYS_ADMIN) since 5.8.
+ */
+#include <linux/capability.h>
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 8, 0)
+static inline bool perfmon_capable(void)
+{
+	return capable(CAP_SYS_ADMIN);
+}
+#endif
+
 #ifndef VSTRACE_HAVE_KTIME_GET_BOOTTIME_NS
 #define ktime_get_boottime_ns() ktime_get_boot_ns()
 #endif

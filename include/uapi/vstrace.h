@@ -85,7 +85,8 @@ enum vstrace_counter { VSTRACE_COUNTERS(__VSTRACE_ENUM) VSTRACE_NR_COUNTERS };
 /*
  * Generic netlink family "vstrace".
  *
- * Commands (CAP_NET_ADMIN for the ones that change state):
+ * Commands, each for callers with CAP_NET_ADMIN or CAP_PERFMON (timings
+ * of every VSOCK flow are a side channel on the services behind them):
  *   GET_STATUS  doit: session state, filters, probe points (nested PROBE)
  *   GET_STATS   dumpit: one message per (transport, op) counter set, per
  *               histogram, and one with the scalar counters
