@@ -29,10 +29,11 @@
  * family first, then the probes: return probes stop being armed and the
  * armed ones are waited for (probes.c, vstrace_probes_drain()) before
  * anything is unregistered, and unregister_k(ret)probe waits for running
- * handlers; then frees.  The module never depends on ftrace: kprobes are
- * placed after the ftrace call site; kretprobes, which must sit on the
- * first instruction, are ftrace-based where the kernel has
- * KPROBES_ON_FTRACE, and plain elsewhere (4.14 enclaves).
+ * handlers; then frees.  Probes are registered disarmed and armed only
+ * while a session runs (probes.c, vstrace_probes_arm()).  The module never
+ * depends on ftrace: probes sit on the function entry, which the kernel
+ * runs from ftrace where it has KPROBES_ON_FTRACE and as a plain (jump-
+ * optimizable) kprobe where it has no ftrace at all (4.14 enclaves).
  */
 #include <linux/module.h>
 #include <linux/vm_sockets.h>
