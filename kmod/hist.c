@@ -7,8 +7,13 @@
  * through an array indexed by CPU number.  Handlers update their own CPU's
  * set without locks or atomics: they run with preemption disabled, and
  * kprobes never nest on one CPU (a probe hit inside a handler is counted
- * as missed and not run).  Readers sum over CPUs; a read or reset racing
- * with an update may see or lose that one update.
+ * as missed and not run).  Readers sum over CPUs; a read racing with an
+ * update may miss that one update.
+ *
+ * A reset records the sums as a baseline that readers subtract, rather
+ * than zeroing counts a handler on another CPU may be incrementing (see
+ * stats.c).  Only the maxima are zeroed in place: a racing handler can at
+ * worst put back one value recorded just before the reset.
  *
  * Buckets are the log-linear ones of include/uapi/vstrace.h, so user space
  * computes percentiles with the same bucket bounds.
@@ -26,15 +31,20 @@ struct vstrace_hist_set {
 
 /* [cpu] for every possible CPU; set at init, freed at exit, never changed. */
 static struct vstrace_hist_set **vstrace_hist_cpu;
+/* Bucket counts and sums at the last reset, under vstrace_session_lock. */
+static struct vstrace_hist_set *vstrace_hist_base;
 
 int vstrace_hist_init(void)
 {
 	int cpu;
 
+	vstrace_hist_base = kvzalloc(sizeof(*vstrace_hist_base), GFP_KERNEL);
+	if (!vstrace_hist_base)
+		return -ENOMEM;
 	vstrace_hist_cpu = kcalloc(nr_cpu_ids, sizeof(*vstrace_hist_cpu),
 				   GFP_KERNEL);
 	if (!vstrace_hist_cpu)
-		return -ENOMEM;
+		goto err_free_sets;
 	for_each_possible_cpu(cpu) {
 		vstrace_hist_cpu[cpu] = kvzalloc(sizeof(struct vstrace_hist_set),
 						 GFP_KERNEL);
@@ -53,6 +63,8 @@ void vstrace_hist_exit(void)
 {
 	int cpu;
 
+	kvfree(vstrace_hist_base);
+	vstrace_hist_base = NULL;
 	if (!vstrace_hist_cpu)
 		return;
 	for_each_possible_cpu(cpu)
@@ -61,12 +73,42 @@ void vstrace_hist_exit(void)
 	vstrace_hist_cpu = NULL;
 }
 
+/* Sum one histogram over all CPUs since load into @sum. */
+static void vstrace_hist_sum_raw(enum vstrace_stage stage,
+				 enum vstrace_dir dir, enum vstrace_transport t,
+				 struct vstrace_hist *sum)
+{
+	const struct vstrace_hist *h;
+	u64 v;
+	int cpu, i;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		h = &vstrace_hist_cpu[cpu]->h[stage][dir][t];
+		for (i = 0; i < VSTRACE_HIST_BUCKETS; i++)
+			sum->buckets[i] += READ_ONCE(h->buckets[i]);
+		sum->sum += READ_ONCE(h->sum);
+		v = READ_ONCE(h->max);
+		if (v > sum->max)
+			sum->max = v;
+	}
+}
+
+/* Caller holds vstrace_session_lock. */
 void vstrace_hist_reset(void)
 {
-	int cpu;
+	int stage, dir, t, cpu;
 
+	for (stage = 0; stage < VSTRACE_NR_STAGES; stage++)
+		for (dir = 0; dir < VSTRACE_NR_DIRS; dir++)
+			for (t = 0; t < VSTRACE_NR_TRANSPORTS; t++)
+				vstrace_hist_sum_raw(stage, dir, t,
+					&vstrace_hist_base->h[stage][dir][t]);
 	for_each_possible_cpu(cpu)
-		memset(vstrace_hist_cpu[cpu], 0, sizeof(struct vstrace_hist_set));
+		for (stage = 0; stage < VSTRACE_NR_STAGES; stage++)
+			for (dir = 0; dir < VSTRACE_NR_DIRS; dir++)
+				for (t = 0; t < VSTRACE_NR_TRANSPORTS; t++)
+					WRITE_ONCE(vstrace_hist_cpu[cpu]->h[stage][dir][t].max, 0);
 }
 
 /* Record @ns; from a probe handler (preemption disabled). */
@@ -87,26 +129,22 @@ void vstrace_hist_record(enum vstrace_stage stage, enum vstrace_dir dir,
 		h->max = ns;
 }
 
-/* Sum one histogram over all CPUs into @sum; returns its count. */
+/*
+ * One histogram since the last reset into @sum; returns its count.
+ * Caller holds vstrace_session_lock.
+ */
 u64 vstrace_hist_sum(enum vstrace_stage stage, enum vstrace_dir dir,
 		     enum vstrace_transport t, struct vstrace_hist *sum)
 {
-	const struct vstrace_hist *h;
-	u64 count = 0, v;
-	int cpu, i;
+	const struct vstrace_hist *base = &vstrace_hist_base->h[stage][dir][t];
+	u64 count = 0;
+	int i;
 
-	memset(sum, 0, sizeof(*sum));
-	for_each_possible_cpu(cpu) {
-		h = &vstrace_hist_cpu[cpu]->h[stage][dir][t];
-		for (i = 0; i < VSTRACE_HIST_BUCKETS; i++) {
-			v = READ_ONCE(h->buckets[i]);
-			sum->buckets[i] += v;
-			count += v;
-		}
-		sum->sum += READ_ONCE(h->sum);
-		v = READ_ONCE(h->max);
-		if (v > sum->max)
-			sum->max = v;
+	vstrace_hist_sum_raw(stage, dir, t, sum);
+	for (i = 0; i < VSTRACE_HIST_BUCKETS; i++) {
+		sum->buckets[i] -= base->buckets[i];
+		count += sum->buckets[i];
 	}
+	sum->sum -= base->sum;
 	return count;
 }

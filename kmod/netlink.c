@@ -243,10 +243,13 @@ static int vstrace_nl_get_stats_dumpit(struct sk_buff *skb,
 		kfree(h);
 		return -ENOMEM;
 	}
+	/* The baseline a reset writes is read under the same lock. */
+	mutex_lock(&vstrace_session_lock);
 	vstrace_stats_sum(sum);
 	for (item = cb->args[0]; item < nr_items; item++)
 		if (vstrace_put_stat_item(skb, cb, sum, h, item))
 			break;
+	mutex_unlock(&vstrace_session_lock);
 	kfree(h);
 	kfree(sum);
 	cb->args[0] = item;

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-CPU packet counters and the session's filters.  Handlers update their own CPU's copy without
- * locks or atomics (they run with preemption disabled inside a kprobe);
- * readers sum over all possible CPUs.  A reset racing with an update may
- * lose that one update, which is accepted: it only happens at session start
- * or on an explicit reset.
+ * Per-CPU packet counters and the session's filters.  Handlers update
+ * their own CPU's copy without locks or atomics (they run with preemption
+ * disabled inside a kprobe); readers sum over all possible CPUs.
+ *
+ * A reset never writes the per-CPU copies, which a handler on another CPU
+ * may be updating (a zero written between its load and its store would be
+ * undone): it records the sums as a baseline instead, and readers report
+ * the sums minus the baseline.  Baseline and readers are serialised by
+ * vstrace_session_lock.
  */
 #include <linux/cpumask.h>
 #include <linux/string.h>
@@ -14,16 +18,11 @@
 
 DEFINE_PER_CPU(struct vstrace_cpu_stats, vstrace_stats);
 
-void vstrace_stats_reset(void)
-{
-	int cpu;
+/* Sums at the last reset, under vstrace_session_lock. */
+static struct vstrace_cpu_stats vstrace_stats_base;
 
-	for_each_possible_cpu(cpu)
-		memset(per_cpu_ptr(&vstrace_stats, cpu), 0,
-		       sizeof(struct vstrace_cpu_stats));
-}
-
-void vstrace_stats_sum(struct vstrace_cpu_stats *sum)
+/* Every counter summed over CPUs since load. */
+static void vstrace_stats_sum_raw(struct vstrace_cpu_stats *sum)
 {
 	const u64 *src;
 	u64 *dst = (u64 *)sum;
@@ -37,6 +36,24 @@ void vstrace_stats_sum(struct vstrace_cpu_stats *sum)
 		for (i = 0; i < n; i++)
 			dst[i] += READ_ONCE(src[i]);
 	}
+}
+
+/* Caller holds vstrace_session_lock. */
+void vstrace_stats_reset(void)
+{
+	vstrace_stats_sum_raw(&vstrace_stats_base);
+}
+
+/* Counters since the last reset.  Caller holds vstrace_session_lock. */
+void vstrace_stats_sum(struct vstrace_cpu_stats *sum)
+{
+	const u64 *base = (const u64 *)&vstrace_stats_base;
+	u64 *dst = (u64 *)sum;
+	size_t i, n = sizeof(*sum) / sizeof(u64);
+
+	vstrace_stats_sum_raw(sum);
+	for (i = 0; i < n; i++)
+		dst[i] -= base[i];
 	/* A gauge, not a per-CPU sum. */
 	sum->counters[VSTRACE_CTR_TX_QUEUE_MAX] = vstrace_inflight_tx_queue_max();
 }
