@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
@@ -318,6 +319,10 @@ TEST_F(vstrace, bad_attributes_rejected)
 	EXPECT_FALSE(st.active);
 }
 
+/*
+ * Every command, reads included, needs CAP_NET_ADMIN or CAP_PERFMON: the
+ * timings of every VSOCK flow are a side channel.  Root still works after.
+ */
 TEST_F(vstrace, unprivileged_caller_refused)
 {
 	pid_t pid = fork();
@@ -326,10 +331,11 @@ TEST_F(vstrace, unprivileged_caller_refused)
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		struct vs_filter f = { .cid = -1, .port = -1, .transport = -1 };
+		struct vs_stats *s = malloc(sizeof(*s));
 		struct vs_status st;
 		struct vs_nl *nl;
 
-		if (setgid(65534) || setuid(65534))
+		if (!s || setgroups(0, NULL) || setgid(65534) || setuid(65534))
 			_exit(10);
 		if (vs_nl_open(&nl))
 			_exit(11);
@@ -339,14 +345,102 @@ TEST_F(vstrace, unprivileged_caller_refused)
 			_exit(13);
 		if (vs_nl_stop(nl) != -EPERM)
 			_exit(14);
-		/* Reading is allowed. */
-		if (vs_nl_status(nl, &st))
+		if (vs_nl_status(nl, &st) != -EPERM)
 			_exit(15);
+		if (vs_nl_stats(nl, s) != -EPERM)
+			_exit(16);
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("step %d failed", WEXITSTATUS(status));
+
+	struct vs_filter f = { .cid = -1, .port = -1, .transport = -1 };
+	struct vs_status st;
+
+	EXPECT_EQ(0, vs_nl_status(self->nl, &st));
+	EXPECT_EQ(0, vs_nl_start(self->nl, &f));
+	EXPECT_EQ(0, vs_nl_stop(self->nl));
+}
+
+/*
+ * Probes are armed only while a session runs; armed, a point runs from
+ * ftrace where the kernel can (every 6.x testbed kernel), else as a jump
+ * or a trap.
+ */
+static void check_probe_kinds(struct __test_metadata *_metadata,
+			      struct vs_nl *nl, bool active)
+{
+	struct vs_status st;
+	unsigned int armed = 0;
+
+	ASSERT_EQ(0, vs_nl_status(nl, &st));
+	for (unsigned int i = 0; i < st.nr_probes; i++) {
+		const struct vs_probe_status *p = &st.probes[i];
+
+		if (!p->attached) {
+			EXPECT_EQ(VSTRACE_PROBE_KIND_NONE, p->kind) TH_LOG("%s", p->point);
+			continue;
+		}
+		if (!active) {
+			EXPECT_EQ(VSTRACE_PROBE_KIND_DISARMED, p->kind)
+				TH_LOG("%s is %s with no session", p->point,
+				       vs_probe_kind_names[p->kind]);
+			continue;
+		}
+		EXPECT_EQ(VSTRACE_PROBE_KIND_FTRACE, p->kind)
+			TH_LOG("%s is %s (%s) in a session", p->point,
+			       vs_probe_kind_names[p->kind], p->kind_why);
+		armed++;
+	}
+	if (active)
+		EXPECT_GE(armed, 5);
+}
+
+TEST_F(vstrace, probes_armed_only_during_session)
+{
+	struct vs_filter f = { .cid = -1, .port = -1, .transport = -1 };
+
+	check_probe_kinds(_metadata, self->nl, false);
+	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
+	check_probe_kinds(_metadata, self->nl, true);
+	ASSERT_EQ(0, vs_nl_stop(self->nl));
+	check_probe_kinds(_metadata, self->nl, false);
+}
+
+/*
+ * vsock_loopback unloaded and loaded again during a session: its probe is
+ * attached again (the kernel marked the old one gone) and counts again.
+ */
+TEST_F(vstrace, loopback_reload_reattaches)
+{
+	struct vs_filter f = { .cid = -1, .port = test_port(14), .transport = -1 };
+	const int L = VSTRACE_TRANSPORT_LOOPBACK, T = VSTRACE_DIR_TX;
+	const struct vs_probe_status *p;
+	struct vs_stats *s = malloc(sizeof(*s));
+	struct vs_status st;
+	struct server srv;
+
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
+	ASSERT_EQ(0, system("rmmod vsock_loopback"));
+	ASSERT_EQ(0, vs_nl_status(self->nl, &st));
+	p = find_probe(&st, "vsock_loopback_send_pkt");
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(VSTRACE_PROBE_KIND_NONE, p->kind);
+	ASSERT_EQ(0, system("modprobe vsock_loopback"));
+	ASSERT_EQ(0, vs_nl_status(self->nl, &st));
+	p = find_probe(&st, "vsock_loopback_send_pkt");
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(p->attached);
+	EXPECT_EQ(VSTRACE_PROBE_KIND_FTRACE, p->kind);
+
+	ASSERT_EQ(0, server_start(&srv, test_port(14), false));
+	ASSERT_EQ(0, ping_pong(VMADDR_CID_LOCAL, test_port(14), 10, 64));
+	server_stop(&srv);
+	ASSERT_EQ(0, vs_nl_stats(self->nl, s));
+	EXPECT_EQ(20, s->packets[L][T][VSTRACE_OP_RW]);
+	free(s);
 }
 
 /* ---- per-stage latency histograms ---- */

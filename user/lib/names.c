@@ -12,12 +12,14 @@ const char *const vs_stage_names[] = { VSTRACE_STAGES(__NAME) };
 const char *const vs_dir_names[] = { VSTRACE_DIRS(__NAME) };
 const char *const vs_op_names[] = { VSTRACE_OPS(__OP_NAME) };
 const char *const vs_counter_names[] = { VSTRACE_COUNTERS(__NAME) };
+const char *const vs_probe_kind_names[] = { VSTRACE_PROBE_KINDS(__NAME) };
 
 _Static_assert(ARRAY_SIZE(vs_transport_names) == VSTRACE_NR_TRANSPORTS, "transports");
 _Static_assert(ARRAY_SIZE(vs_stage_names) == VSTRACE_NR_STAGES, "stages");
 _Static_assert(ARRAY_SIZE(vs_dir_names) == VSTRACE_NR_DIRS, "dirs");
 _Static_assert(ARRAY_SIZE(vs_op_names) == VSTRACE_NR_OPS, "ops");
 _Static_assert(ARRAY_SIZE(vs_counter_names) == VSTRACE_NR_COUNTERS, "counters");
+_Static_assert(ARRAY_SIZE(vs_probe_kind_names) == VSTRACE_NR_PROBE_KINDS, "probe kinds");
 
 int vs_transport_parse(const char *s)
 {

@@ -213,6 +213,15 @@ static int vs_parse_probe(struct nlattr *nest, struct vs_probe_status *p)
 		   (int)nla_get_u32(tb[VSTRACE_PROBE_A_ERROR]) : 0;
 	p->hits = get_u64(tb[VSTRACE_PROBE_A_HITS]);
 	p->missed = get_u64(tb[VSTRACE_PROBE_A_MISSED]);
+	p->kind = tb[VSTRACE_PROBE_A_KIND] ?
+		  nla_get_u32(tb[VSTRACE_PROBE_A_KIND]) : VSTRACE_PROBE_KIND_NONE;
+	if (p->kind >= VSTRACE_NR_PROBE_KINDS)
+		p->kind = VSTRACE_PROBE_KIND_NONE;
+	p->is_return = tb[VSTRACE_PROBE_A_RETURN] &&
+		       nla_get_u8(tb[VSTRACE_PROBE_A_RETURN]);
+	if (tb[VSTRACE_PROBE_A_KIND_WHY])
+		snprintf(p->kind_why, sizeof(p->kind_why), "%s",
+			 nla_get_string(tb[VSTRACE_PROBE_A_KIND_WHY]));
 	return 0;
 }
 

@@ -17,6 +17,9 @@ struct vs_probe_status {
 	char point[VSTRACE_POINT_NAME_MAX];
 	char fallback[128];
 	bool attached;
+	bool is_return;			/* a return probe (kretprobe) */
+	uint32_t kind;			/* enum vstrace_probe_kind */
+	char kind_why[128];		/* why a trap is not a jump, or "" */
 	int error;
 	uint64_t hits;
 	uint64_t missed;
@@ -88,6 +91,7 @@ extern const char *const vs_stage_names[VSTRACE_NR_STAGES];
 extern const char *const vs_dir_names[VSTRACE_NR_DIRS];
 extern const char *const vs_op_names[VSTRACE_NR_OPS];
 extern const char *const vs_counter_names[VSTRACE_NR_COUNTERS];
+extern const char *const vs_probe_kind_names[VSTRACE_NR_PROBE_KINDS];
 
 int vs_transport_parse(const char *s);
 
