@@ -4,7 +4,7 @@
  * {start, duration_ns}, stages [{stage, dir, transport, count, mean_ns,
  * p50_ns, p90_ns, p99_ns, p999_ns, max_ns}], ops {OP: {packets, bytes}},
  * credit {stalls, stall_ns}, drops, overhead {probe_hits, ns_per_hit},
- * probes [{point, attached, fallback}]): a statistics object built here
+ * probes [{point, attached, fallback, kind, return, kind_why}]): a statistics object built here
  * goes through vstrace's printer (user/vstrace/show.c), and every field is
  * read back and compared.  No kernel module, no root.
  */
@@ -50,10 +50,15 @@ static void recorded(struct vs_status *st, struct vs_stats *s)
 	snprintf(st->probes[0].point, sizeof(st->probes[0].point), "virtio_transport_send_pkt_info");
 	st->probes[0].attached = true;
 	st->probes[0].hits = 1000;
+	st->probes[0].kind = VSTRACE_PROBE_KIND_INT3;
+	snprintf(st->probes[0].kind_why, sizeof(st->probes[0].kind_why),
+		 "another probe shares the address");
 	snprintf(st->probes[1].point, sizeof(st->probes[1].point), "virtio_transport_recv_pkt");
 	st->probes[1].attached = true;
 	snprintf(st->probes[1].fallback, sizeof(st->probes[1].fallback),
 		 "virtio_transport_stream_dequeue");
+	st->probes[1].kind = VSTRACE_PROBE_KIND_FTRACE;
+	st->probes[1].is_return = true;
 
 	s->packets[VSTRACE_TRANSPORT_LOOPBACK][VSTRACE_DIR_TX][VSTRACE_OP_RW] = 10;
 	s->bytes[VSTRACE_TRANSPORT_LOOPBACK][VSTRACE_DIR_TX][VSTRACE_OP_RW] = 640;
@@ -204,9 +209,17 @@ static void check_contract(struct __test_metadata *_metadata, const char *text)
 	f = jv_get(p, "fallback");
 	ASSERT_NE(NULL, f);
 	EXPECT_EQ(JV_NULL, f->type);
+	EXPECT_STREQ("int3", jv_str(p, "kind"));
+	EXPECT_STREQ("another probe shares the address", jv_str(p, "kind_why"));
+	ASSERT_NE(NULL, jv_get(p, "return"));
+	EXPECT_FALSE(jv_get(p, "return")->b);
 	p = &probes->kids[1];
 	EXPECT_STREQ("virtio_transport_recv_pkt", jv_str(p, "point"));
 	EXPECT_STREQ("virtio_transport_stream_dequeue", jv_str(p, "fallback"));
+	EXPECT_STREQ("ftrace", jv_str(p, "kind"));
+	EXPECT_EQ(NULL, jv_get(p, "kind_why"));
+	ASSERT_NE(NULL, jv_get(p, "return"));
+	EXPECT_TRUE(jv_get(p, "return")->b);
 	jv_free(&doc);
 }
 

@@ -130,27 +130,54 @@ void vs_show_json(FILE *out, bool pretty, const char *backend, const struct vs_s
 		jsonw_uint_field(&w, vs_counter_names[c], s->counters[c]);
 	jsonw_end_object(&w);
 
-	jsonw_name(&w, "probes");
-	jsonw_start_array(&w);
+	vs_show_probes_json(&w, st);
+	jsonw_end_object(&w);
+}
+
+/*
+ * The "probes" list of status and show: each point, whether and how it is
+ * attached (kind: disarmed, ftrace, optimized, int3; return probe or not),
+ * hits and missed hits.
+ */
+void vs_show_probes_json(json_writer_t *w, const struct vs_status *st)
+{
+	jsonw_name(w, "probes");
+	jsonw_start_array(w);
 	for (unsigned int i = 0; i < st->nr_probes; i++) {
 		const struct vs_probe_status *p = &st->probes[i];
 
-		jsonw_start_object(&w);
-		jsonw_string_field(&w, "point", p->point);
-		jsonw_bool_field(&w, "attached", p->attached);
+		jsonw_start_object(w);
+		jsonw_string_field(w, "point", p->point);
+		jsonw_bool_field(w, "attached", p->attached);
+		jsonw_name(w, "fallback");
 		if (p->fallback[0])
-			jsonw_string_field(&w, "fallback", p->fallback);
-		else {
-			jsonw_name(&w, "fallback");
-			jsonw_null(&w);
-		}
-		jsonw_int_field(&w, "error", p->error);
-		jsonw_uint_field(&w, "hits", p->hits);
-		jsonw_uint_field(&w, "missed", p->missed);
-		jsonw_end_object(&w);
+			jsonw_string(w, p->fallback);
+		else
+			jsonw_null(w);
+		/* An attached point of a backend that does not say: null. */
+		jsonw_name(w, "kind");
+		if (p->attached && p->kind == VSTRACE_PROBE_KIND_NONE)
+			jsonw_null(w);
+		else
+			jsonw_string(w, vs_probe_kind_names[p->kind]);
+		jsonw_bool_field(w, "return", p->is_return);
+		if (p->kind_why[0])
+			jsonw_string_field(w, "kind_why", p->kind_why);
+		jsonw_int_field(w, "error", p->error);
+		jsonw_uint_field(w, "hits", p->hits);
+		jsonw_uint_field(w, "missed", p->missed);
+		jsonw_end_object(w);
 	}
-	jsonw_end_array(&w);
-	jsonw_end_object(&w);
+	jsonw_end_array(w);
+}
+
+void vs_probe_kind_text(const struct vs_probe_status *p, char *buf, size_t len)
+{
+	if (p->attached && p->kind == VSTRACE_PROBE_KIND_NONE)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%s%s", vs_probe_kind_names[p->kind],
+			 p->is_return ? ", return" : "");
 }
 
 void vs_print_filters(const struct vs_status *st)

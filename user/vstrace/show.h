@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "json_writer.h"
 #include "vstrace_nl.h"
 
 /*
@@ -15,6 +16,10 @@ void vs_show_json(FILE *out, bool pretty, const char *backend, const struct vs_s
 		  const struct vs_stats *s);
 /* The text form on stdout: packets per op, the per-stage table, counters. */
 void vs_show_text(const char *backend, const struct vs_status *st, const struct vs_stats *s);
+/* The "probes" list of status and show --json. */
+void vs_show_probes_json(json_writer_t *w, const struct vs_status *st);
+/* How a probe runs ("ftrace, return"; "-" when the backend does not say). */
+void vs_probe_kind_text(const struct vs_probe_status *p, char *buf, size_t len);
 /* "none", or the session's filters, on stdout. */
 void vs_print_filters(const struct vs_status *st);
 

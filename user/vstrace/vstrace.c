@@ -253,23 +253,7 @@ static int do_status(int argc, char **argv)
 		jsonw_bool_field(&w, "active", st.active);
 		jsonw_uint_field(&w, "start_ns", st.start_ns);
 		jsonw_uint_field(&w, "duration_ns", st.duration_ns);
-		jsonw_name(&w, "probes");
-		jsonw_start_array(&w);
-		for (unsigned int i = 0; i < st.nr_probes; i++) {
-			jsonw_start_object(&w);
-			jsonw_string_field(&w, "point", st.probes[i].point);
-			jsonw_bool_field(&w, "attached", st.probes[i].attached);
-			jsonw_name(&w, "fallback");
-			if (st.probes[i].fallback[0])
-				jsonw_string(&w, st.probes[i].fallback);
-			else
-				jsonw_null(&w);
-			jsonw_int_field(&w, "error", st.probes[i].error);
-			jsonw_uint_field(&w, "hits", st.probes[i].hits);
-			jsonw_uint_field(&w, "missed", st.probes[i].missed);
-			jsonw_end_object(&w);
-		}
-		jsonw_end_array(&w);
+		vs_show_probes_json(&w, &st);
 		jsonw_end_object(&w);
 		return 0;
 	}
@@ -279,11 +263,11 @@ static int do_status(int argc, char **argv)
 		printf(", %.3f s", (double)st.duration_ns / 1e9);
 	printf("\nfilters ");
 	vs_print_filters(&st);
-	printf("\n\n%-38s %-9s %10s %8s  %s\n", "PROBE POINT", "ATTACHED", "HITS",
-	       "MISSED", "NOTE");
+	printf("\n\n%-38s %-9s %-17s %10s %8s  %s\n", "PROBE POINT", "ATTACHED",
+	       "KIND", "HITS", "MISSED", "NOTE");
 	for (unsigned int i = 0; i < st.nr_probes; i++) {
 		const struct vs_probe_status *p = &st.probes[i];
-		char note[200] = "";
+		char note[200] = "", kind[32];
 
 		if (p->fallback[0])
 			snprintf(note, sizeof(note), "fallback: %s", p->fallback);
@@ -291,11 +275,16 @@ static int do_status(int argc, char **argv)
 			snprintf(note, sizeof(note), "%s", p->error == -ENOENT ?
 				 "not in this kernel (module not loaded or inlined)" :
 				 strerror(-p->error));
-		printf("%-38s %-9s %10llu %8llu  %s\n", p->point,
-		       p->attached ? "yes" : "no",
+		else if (p->kind_why[0])
+			snprintf(note, sizeof(note), "not a jump: %s", p->kind_why);
+		vs_probe_kind_text(p, kind, sizeof(kind));
+		printf("%-38s %-9s %-17s %10llu %8llu  %s\n", p->point,
+		       p->attached ? "yes" : "no", kind,
 		       (unsigned long long)p->hits,
 		       (unsigned long long)p->missed, note);
 	}
+	if (!st.active)
+		printf("\nProbes are armed only while a session runs.\n");
 	return 0;
 }
 
