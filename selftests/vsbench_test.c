@@ -738,7 +738,7 @@ FIXTURE_TEARDOWN(guest)
  * a server in the inner guest, across vhost and the virtio guest driver.
  * Guest commands take seconds each under nested emulation.
  */
-TEST_F_TIMEOUT(guest, nested_rr_and_stream_to_guest, 900)
+TEST_F_TIMEOUT(guest, nested_rr_and_stream_to_guest, 420)
 {
 	struct run_out *r = &r_buf;
 	unsigned int cid = guest_cid(), port = 24000 + (unsigned int)(getpid() % 1000);
@@ -752,15 +752,15 @@ TEST_F_TIMEOUT(guest, nested_rr_and_stream_to_guest, 900)
 	snprintf(to, sizeof(to), "vsock:%u:%u", cid, port);
 	ASSERT_EQ(0, guest_run_bg(project, port));
 
-	RUN(300, r, "rr", "--to", to, "--size", "256", "--count", "50", "--warmup", "5",
+	RUN(120, r, "rr", "--to", to, "--size", "256", "--count", "50", "--warmup", "5",
 	    "--verify", "--timeout", "120");
 	EXPECT_STATUS(0, r);
 	EXPECT_NE(NULL, strstr(r->out, "50 round trips measured after 5 warm-up"));
-	RUN(300, r, "stream", "--to", to, "--size", "64K", "--seconds", "2", "--verify",
+	RUN(120, r, "stream", "--to", to, "--size", "64K", "--seconds", "2", "--verify",
 	    "--timeout", "120");
 	EXPECT_STATUS(0, r);
 	EXPECT_NE(NULL, strstr(r->out, "total"));
-	RUN(300, r, "stream", "--to", to, "--size", "16K", "--seconds", "2", "--verify",
+	RUN(120, r, "stream", "--to", to, "--size", "16K", "--seconds", "2", "--verify",
 	    "--direction", "backward", "--timeout", "120");
 	EXPECT_STATUS(0, r);
 	EXPECT_NE(NULL, strstr(r->out, "total"));
