@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Latency histograms, one per (stage, direction, transport), per CPU.
+ * Latency histograms, one per (class, stage, direction, transport), per CPU.
  *
- * The whole set is ~157 KiB per CPU, above alloc_percpu()'s 32 KiB limit
+ * The whole set is ~315 KiB per CPU, above alloc_percpu()'s 32 KiB limit
  * per allocation, so each possible CPU gets one kvzalloc()ed set, found
  * through an array indexed by CPU number.  Handlers update their own CPU's
  * set without locks or atomics: they run with preemption disabled, and
@@ -25,8 +25,8 @@
 #include "vstrace_internal.h"
 
 struct vstrace_hist_set {
-	struct vstrace_hist h[VSTRACE_NR_STAGES][VSTRACE_NR_DIRS]
-			     [VSTRACE_NR_TRANSPORTS];
+	struct vstrace_hist h[VSTRACE_NR_CLASSES][VSTRACE_NR_STAGES]
+			     [VSTRACE_NR_DIRS][VSTRACE_NR_TRANSPORTS];
 };
 
 /* [cpu] for every possible CPU; set at init, freed at exit, never changed. */
@@ -74,9 +74,9 @@ void vstrace_hist_exit(void)
 }
 
 /* Sum one histogram over all CPUs since load into @sum. */
-static void vstrace_hist_sum_raw(enum vstrace_stage stage,
-				 enum vstrace_dir dir, enum vstrace_transport t,
-				 struct vstrace_hist *sum)
+static void vstrace_hist_sum_raw(enum vstrace_class cls,
+				 enum vstrace_stage stage, enum vstrace_dir dir,
+				 enum vstrace_transport t, struct vstrace_hist *sum)
 {
 	const struct vstrace_hist *h;
 	u64 v;
@@ -84,7 +84,7 @@ static void vstrace_hist_sum_raw(enum vstrace_stage stage,
 
 	memset(sum, 0, sizeof(*sum));
 	for_each_possible_cpu(cpu) {
-		h = &vstrace_hist_cpu[cpu]->h[stage][dir][t];
+		h = &vstrace_hist_cpu[cpu]->h[cls][stage][dir][t];
 		for (i = 0; i < VSTRACE_HIST_BUCKETS; i++)
 			sum->buckets[i] += READ_ONCE(h->buckets[i]);
 		sum->sum += READ_ONCE(h->sum);
@@ -97,32 +97,37 @@ static void vstrace_hist_sum_raw(enum vstrace_stage stage,
 /* Caller holds vstrace_session_lock. */
 void vstrace_hist_reset(void)
 {
-	int stage, dir, t, cpu;
+	struct vstrace_hist *base = &vstrace_hist_base->h[0][0][0][0];
+	const int n = VSTRACE_NR_CLASSES * VSTRACE_NR_STAGES * VSTRACE_NR_DIRS *
+		      VSTRACE_NR_TRANSPORTS;
+	int i, cpu;
 
-	for (stage = 0; stage < VSTRACE_NR_STAGES; stage++)
-		for (dir = 0; dir < VSTRACE_NR_DIRS; dir++)
-			for (t = 0; t < VSTRACE_NR_TRANSPORTS; t++)
-				vstrace_hist_sum_raw(stage, dir, t,
-					&vstrace_hist_base->h[stage][dir][t]);
-	for_each_possible_cpu(cpu)
-		for (stage = 0; stage < VSTRACE_NR_STAGES; stage++)
-			for (dir = 0; dir < VSTRACE_NR_DIRS; dir++)
-				for (t = 0; t < VSTRACE_NR_TRANSPORTS; t++)
-					WRITE_ONCE(vstrace_hist_cpu[cpu]->h[stage][dir][t].max, 0);
+	for (i = 0; i < n; i++) {
+		int t = i % VSTRACE_NR_TRANSPORTS;
+		int dir = i / VSTRACE_NR_TRANSPORTS % VSTRACE_NR_DIRS;
+		int stage = i / (VSTRACE_NR_TRANSPORTS * VSTRACE_NR_DIRS) %
+			    VSTRACE_NR_STAGES;
+		int cls = i / (VSTRACE_NR_TRANSPORTS * VSTRACE_NR_DIRS *
+			       VSTRACE_NR_STAGES);
+
+		vstrace_hist_sum_raw(cls, stage, dir, t, &base[i]);
+		for_each_possible_cpu(cpu)
+			WRITE_ONCE((&vstrace_hist_cpu[cpu]->h[0][0][0][0])[i].max, 0);
+	}
 }
 
 /* Record @ns; from a probe handler (preemption disabled). */
-void vstrace_hist_record(enum vstrace_stage stage, enum vstrace_dir dir,
-			 unsigned int transport, u64 ns)
+void vstrace_hist_record(enum vstrace_class cls, enum vstrace_stage stage,
+			 enum vstrace_dir dir, unsigned int transport, u64 ns)
 {
 	struct vstrace_hist *h;
 
-	if (stage >= VSTRACE_NR_STAGES || dir >= VSTRACE_NR_DIRS ||
-	    transport >= VSTRACE_NR_TRANSPORTS)
+	if (cls >= VSTRACE_NR_CLASSES || stage >= VSTRACE_NR_STAGES ||
+	    dir >= VSTRACE_NR_DIRS || transport >= VSTRACE_NR_TRANSPORTS)
 		return;
 	if (!vstrace_transport_wanted(transport))
 		return;
-	h = &vstrace_hist_cpu[smp_processor_id()]->h[stage][dir][transport];
+	h = &vstrace_hist_cpu[smp_processor_id()]->h[cls][stage][dir][transport];
 	h->buckets[vstrace_hist_bucket(ns)]++;
 	h->sum += ns;
 	if (ns > h->max)
@@ -133,14 +138,16 @@ void vstrace_hist_record(enum vstrace_stage stage, enum vstrace_dir dir,
  * One histogram since the last reset into @sum; returns its count.
  * Caller holds vstrace_session_lock.
  */
-u64 vstrace_hist_sum(enum vstrace_stage stage, enum vstrace_dir dir,
-		     enum vstrace_transport t, struct vstrace_hist *sum)
+u64 vstrace_hist_sum(enum vstrace_class cls, enum vstrace_stage stage,
+		     enum vstrace_dir dir, enum vstrace_transport t,
+		     struct vstrace_hist *sum)
 {
-	const struct vstrace_hist *base = &vstrace_hist_base->h[stage][dir][t];
+	const struct vstrace_hist *base =
+		&vstrace_hist_base->h[cls][stage][dir][t];
 	u64 count = 0;
 	int i;
 
-	vstrace_hist_sum_raw(stage, dir, t, sum);
+	vstrace_hist_sum_raw(cls, stage, dir, t, sum);
 	for (i = 0; i < VSTRACE_HIST_BUCKETS; i++) {
 		sum->buckets[i] -= base->buckets[i];
 		count += sum->buckets[i];

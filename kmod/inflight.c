@@ -32,12 +32,13 @@
 #define VSTRACE_INFLIGHT_WAYS		4	/* 4096 slots */
 
 /*
- * A packet is in flight for microseconds; one older than this was dropped
- * on its way and its address may now belong to another packet.  Socket
- * intervals (a reader that does not read, a sender without credit) may
- * legitimately last longer, and have no age limit.
+ * A packet is in flight for microseconds, and for seconds only behind a
+ * full ring; one older than this was dropped on its way and its address
+ * may now belong to another packet.  Socket intervals (a reader that does
+ * not read, a sender without credit) may legitimately last longer, have no
+ * age limit, and are dropped when their socket is destroyed.
  */
-#define VSTRACE_INFLIGHT_MAX_AGE_NS	NSEC_PER_SEC
+#define VSTRACE_INFLIGHT_MAX_AGE_NS	(10 * NSEC_PER_SEC)
 
 struct vstrace_inflight_bucket {
 	raw_spinlock_t lock;

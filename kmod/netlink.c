@@ -133,12 +133,13 @@ out_free:
 #define VSTRACE_NR_PKT_ITEMS \
 	(VSTRACE_NR_TRANSPORTS * VSTRACE_PKT_DIRS * VSTRACE_NR_OPS)
 #define VSTRACE_NR_HIST_ITEMS \
-	(VSTRACE_NR_STAGES * VSTRACE_NR_DIRS * VSTRACE_NR_TRANSPORTS)
+	(VSTRACE_NR_CLASSES * VSTRACE_NR_STAGES * VSTRACE_NR_DIRS * \
+	 VSTRACE_NR_TRANSPORTS)
 #define VSTRACE_HIST_ITEM0	(VSTRACE_NR_PKT_ITEMS + VSTRACE_NR_COUNTERS)
 
 /* A histogram message: its buckets alone are 4.3 KiB. */
 #define VSTRACE_HIST_MSG_SIZE \
-	NLMSG_ALIGN(NLMSG_HDRLEN + GENL_HDRLEN + 6 * nla_total_size_64bit(8) + \
+	NLMSG_ALIGN(NLMSG_HDRLEN + GENL_HDRLEN + 7 * nla_total_size_64bit(8) + \
 		    nla_total_size_64bit(sizeof(u64) * VSTRACE_HIST_BUCKETS))
 
 /* Dump buffers must hold a histogram message, more than NLMSG_GOODSIZE. */
@@ -160,13 +161,17 @@ static int vstrace_put_hist_item(struct sk_buff *skb, long item,
 	long i = item - VSTRACE_HIST_ITEM0;
 	int t = i % VSTRACE_NR_TRANSPORTS;
 	int dir = (i / VSTRACE_NR_TRANSPORTS) % VSTRACE_NR_DIRS;
-	int stage = i / (VSTRACE_NR_TRANSPORTS * VSTRACE_NR_DIRS);
+	int stage = (i / (VSTRACE_NR_TRANSPORTS * VSTRACE_NR_DIRS)) %
+		    VSTRACE_NR_STAGES;
+	int cls = i / (VSTRACE_NR_TRANSPORTS * VSTRACE_NR_DIRS *
+		       VSTRACE_NR_STAGES);
 
-	if (!vstrace_hist_sum(stage, dir, t, h))
+	if (!vstrace_hist_sum(cls, stage, dir, t, h))
 		return 1;
 	if (nla_put_u32(skb, VSTRACE_A_STAGE, stage) ||
 	    nla_put_u32(skb, VSTRACE_A_DIR, dir) ||
 	    nla_put_u32(skb, VSTRACE_A_TRANSPORT, t) ||
+	    nla_put_u32(skb, VSTRACE_A_CLASS, cls) ||
 	    nla_put_64bit(skb, VSTRACE_A_HIST, sizeof(h->buckets), h->buckets,
 			  VSTRACE_A_PAD) ||
 	    nla_put_u64_64bit(skb, VSTRACE_A_HIST_SUM, h->sum, VSTRACE_A_PAD) ||

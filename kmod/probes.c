@@ -89,6 +89,13 @@ static struct vstrace_probe vstrace_probes[] = {
 		.ret_handler	= vstrace_dequeue_ret,
 		.data_size	= sizeof(struct vstrace_call),
 	},
+	/* sched (wakeup) of poll, select and epoll readers. */
+	VSTRACE_KPROBE("vsock_poll", vstrace_poll_pre),
+	/* A credit update sent from a dequeue ends copy (rx). */
+	VSTRACE_KPROBE("virtio_transport_send_pkt_info",
+		       vstrace_send_pkt_info_pre),
+	/* A socket's pending intervals end with it. */
+	VSTRACE_KPROBE("vsock_sk_destruct", vstrace_sk_destruct_pre),
 	/* Credit stalls: the sender blocks for space, then enqueues again. */
 	VSTRACE_KPROBE("virtio_transport_notify_send_pre_block",
 		       vstrace_send_pre_block_pre),
@@ -98,15 +105,27 @@ static struct vstrace_probe vstrace_probes[] = {
 	VSTRACE_KPROBE("virtio_transport_deliver_tap_pkt",
 		       vstrace_deliver_tap_pre),
 	/* virtio guest driver. */
-	VSTRACE_KPROBE("virtqueue_add_sgs", vstrace_vq_add_pre),
+	VSTRACE_KRETPROBE("virtqueue_add_sgs", vstrace_vq_add_entry,
+			  vstrace_vq_add_ret),
 	VSTRACE_KRETPROBE("virtqueue_kick", vstrace_vq_kick_entry,
 			  vstrace_vq_kick_ret),
+	VSTRACE_KPROBE("vring_interrupt", vstrace_vring_interrupt_pre),
 	VSTRACE_KPROBE("virtio_vsock_rx_done", vstrace_virtio_rx_done_pre),
 	VSTRACE_KPROBE("virtio_transport_rx_work", vstrace_virtio_rx_work_pre),
 	/* vhost. */
 	VSTRACE_KRETPROBE("vhost_signal", vstrace_vhost_signal_entry,
 			  vstrace_vhost_signal_ret),
-	VSTRACE_KPROBE("vhost_vsock_handle_tx_kick", vstrace_vhost_tx_kick_pre),
+	{
+		.symbol		= "vhost_vsock_handle_tx_kick",
+		.handler	= vstrace_vhost_tx_kick_pre,
+		.addr_out	= &vstrace_vhost_tx_kick_addr,
+	},
+	{
+		.symbol		= "vhost_vq_work_queue",
+		.fallback	= "vhost_work_queue",
+		.fallback_why	= "vhost_work_queue: the kernel queues vhost work per device, not per virtqueue",
+		.handler	= vstrace_vhost_work_queue_pre,
+	},
 };
 
 struct vstrace_probe *vstrace_probe_of_kp(struct kprobe *kp)
@@ -335,6 +354,9 @@ static int __vstrace_probe_attach(struct vstrace_probe *p)
 	}
 	p->error = err;
 	p->attached = !err;
+	if (p->addr_out)
+		WRITE_ONCE(*p->addr_out, err ? 0 :
+			   (unsigned long)vstrace_kprobe_of(p)->addr);
 	return err;
 }
 
@@ -348,6 +370,8 @@ static void __vstrace_probe_detach(struct vstrace_probe *p)
 		unregister_kprobe(&p->kp);
 	p->attached = false;
 	p->armed = false;
+	if (p->addr_out)
+		WRITE_ONCE(*p->addr_out, 0);
 }
 
 /*

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Stages every transport shares, measured in virtio_transport_common and
- * the socket layer (design.md section 2), and loopback's own one:
+ * the socket layer (Documentation/stages.rst has the table per kernel), and
+ * loopback's own one:
  *
  *   copy (tx)      building a packet with payload: the alloc_pkt/alloc_skb
  *                  call, which copies the user data; attributed to the
@@ -11,16 +12,25 @@
  *                  the same packet (virtio: stages_virtio.c, vhost: below)
  *   proto (rx)     the virtio_transport_recv_pkt() call
  *   sched (wakeup) data made ready on the socket (inside recv_pkt) -> its
- *                  reader starts dequeuing; if the reader only asks later
- *                  (recvmsg entry), from then: time the reader was not
- *                  waiting is not wakeup latency
- *   copy (rx)      the dequeue call (kernel to user copy)
+ *                  reader runs: the first vsock_poll() of the socket (poll,
+ *                  select, epoll readers) or its dequeue (blocking readers);
+ *                  if the reader only asks later (recvmsg entry), from
+ *                  then: time the reader was not waiting is not wakeup
+ *   copy (rx)      the dequeue call (kernel to user copy), up to the credit
+ *                  update it may send (virtio_transport_send_pkt_info() with
+ *                  op CREDIT_UPDATE, from inside the dequeue)
  *   credit stalls  a sender blocks for peer credit -> it enqueues again
  *
+ * Every interval tied to a packet is kept under the packet's class: data
+ * (RW) or control (every other op).  The reader's work to send a credit
+ * update is control proto (tx), never copy.
+ *
  * Intervals that span two probes go through the in-flight table, keyed on
- * the packet, the socket or the task (inflight.c).  Every handler returns
- * at once while no session is active; kretprobe entry handlers then return
- * 1 so that no return probe is armed.
+ * the packet, the socket or the task (inflight.c).  Socket keys are dropped
+ * when the socket is destroyed (vsock_sk_destruct), so a later socket at
+ * the same address never ends an interval of an earlier one.  Every
+ * handler returns at once while no session is active; kretprobe entry
+ * handlers then return 1 so that no return probe is armed.
  */
 #include <linux/ptrace.h>
 #include <linux/sched.h>
@@ -43,8 +53,9 @@ void vstrace_sched_tx_end(void *pkt, u32 kind, u64 now)
 	struct vstrace_inflight e;
 
 	if (vstrace_inflight_take((unsigned long)pkt, kind, now, &e))
-		vstrace_hist_record(VSTRACE_STAGE_SCHED, VSTRACE_DIR_TX, e.val,
-				    now - e.ts);
+		vstrace_hist_record(vstrace_queued_class(e.val),
+				    VSTRACE_STAGE_SCHED, VSTRACE_DIR_TX,
+				    vstrace_queued_transport(e.val), now - e.ts);
 }
 
 /* send_pkt(pkt) of a transport: count, end copy (tx), start sched (tx). */
@@ -64,11 +75,15 @@ int vstrace_send_pkt_pre(struct kprobe *kp, struct pt_regs *regs)
 	if (vstrace_count_pkt(p->transport, VSTRACE_DIR_TX, pkt)) {
 		/* Control packets (credit updates, ...) copy nothing. */
 		if (built && vstrace_pkt_hdr(pkt)->len)
-			vstrace_hist_record(VSTRACE_STAGE_COPY, VSTRACE_DIR_TX,
+			vstrace_hist_record(VSTRACE_CLASS_DATA,
+					    VSTRACE_STAGE_COPY, VSTRACE_DIR_TX,
 					    p->transport, e.extra);
+		/* The sending task tells the 6.12 TX fast path apart. */
 		vstrace_inflight_put((unsigned long)pkt,
 				     vstrace_queued_kind[p->transport],
-				     p->transport, t0, 0);
+				     vstrace_queued_val(p->transport,
+							vstrace_pkt_class(pkt)),
+				     t0, (unsigned long)current);
 	}
 	vstrace_account(p, t0, true);
 	return 0;
@@ -113,7 +128,6 @@ int vstrace_recv_pkt_entry(struct kretprobe_instance *ri,
 	struct vstrace_call *c = (struct vstrace_call *)ri->data;
 	struct vstrace_probe *p = vstrace_probe_of_ri(ri);
 	void *pkt = (void *)vstrace_arg(regs, VSTRACE_RECV_PKT_ARG);
-	struct vstrace_inflight e;
 	int t, skip = 1;
 	u64 t0;
 
@@ -125,16 +139,11 @@ int vstrace_recv_pkt_entry(struct kretprobe_instance *ri,
 	    vstrace_count_pkt(t, VSTRACE_DIR_RX, pkt)) {
 		if (t == VSTRACE_TRANSPORT_LOOPBACK)
 			vstrace_sched_tx_end(pkt, VSTRACE_IF_QUEUED_LOOPBACK, t0);
-		/* sched (rx): the worker started -> it got to this packet. */
-		if (vstrace_inflight_get((unsigned long)current,
-					 VSTRACE_IF_WORKER, t0, &e) &&
-		    e.val == t)
-			vstrace_hist_record(VSTRACE_STAGE_SCHED, VSTRACE_DIR_RX,
-					    t, t0 - e.ts);
 		vstrace_inflight_put((unsigned long)current, VSTRACE_IF_RX_CTX,
 				     t, t0, 0);
 		c->t0 = t0;
 		c->transport = t;
+		c->arg = vstrace_pkt_class(pkt);
 		skip = 0;
 	}
 	vstrace_account(p, t0, true);
@@ -147,8 +156,8 @@ int vstrace_recv_pkt_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct vstrace_inflight e;
 	u64 t0 = vstrace_now();
 
-	vstrace_hist_record(VSTRACE_STAGE_PROTO, VSTRACE_DIR_RX, c->transport,
-			    t0 - c->t0);
+	vstrace_hist_record(c->arg, VSTRACE_STAGE_PROTO, VSTRACE_DIR_RX,
+			    c->transport, t0 - c->t0);
 	vstrace_inflight_take((unsigned long)current, VSTRACE_IF_RX_CTX, t0,
 			      &e);
 	vstrace_account(NULL, t0, false);
@@ -191,9 +200,46 @@ int vstrace_recvmsg_pre(struct kprobe *kp, struct pt_regs *regs)
 }
 
 /*
- * The reader dequeues (vsk, msg, len, ...): wakeup ends, copy (rx) starts.
- * Only sockets whose data a traced recv_pkt made ready are timed; the
- * socket's entry remembers their transport.
+ * End the socket's pending wakeup, if any, at @now.  True if a traced
+ * recv_pkt ever made data ready on it (@e then holds its transport).
+ */
+static bool vstrace_wakeup_end(struct sock *sk, u64 now,
+			       struct vstrace_inflight *e)
+{
+	if (!vstrace_inflight_consume((unsigned long)sk, VSTRACE_IF_WAKEUP,
+				      now, e))
+		return false;
+	if (e->ts)
+		vstrace_hist_record(VSTRACE_CLASS_DATA, VSTRACE_STAGE_SCHED,
+				    VSTRACE_DIR_WAKEUP, e->val, now - e->ts);
+	return true;
+}
+
+/*
+ * vsock_poll(file, sock, wait): a reader that waits in poll, select or
+ * epoll runs again and looks at the socket; its wakeup ends here.
+ */
+int vstrace_poll_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct socket *sock = (struct socket *)vstrace_arg(regs, 2);
+	struct vstrace_inflight e;
+	u64 t0;
+
+	if (!vstrace_active())
+		return 0;
+	t0 = vstrace_now();
+	if (sock && sock->sk)
+		vstrace_wakeup_end(sock->sk, t0, &e);
+	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
+	return 0;
+}
+
+/*
+ * The reader dequeues (vsk, msg, len, ...): wakeup ends (if no poll ended
+ * it), copy (rx) starts.  Only sockets whose data a traced recv_pkt made
+ * ready are timed; the socket's entry remembers their transport.  The task
+ * is marked as dequeuing, so that a credit update it sends from inside
+ * ends copy (rx) there (vstrace_send_pkt_info_pre).
  */
 int vstrace_dequeue_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -206,11 +252,9 @@ int vstrace_dequeue_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (!vstrace_active())
 		return 1;
 	t0 = vstrace_now();
-	if (vsk && vstrace_inflight_consume((unsigned long)sk_vsock(vsk),
-					    VSTRACE_IF_WAKEUP, t0, &e)) {
-		if (e.ts)
-			vstrace_hist_record(VSTRACE_STAGE_SCHED,
-					    VSTRACE_DIR_WAKEUP, e.val, t0 - e.ts);
+	if (vsk && vstrace_wakeup_end(sk_vsock(vsk), t0, &e)) {
+		vstrace_inflight_put((unsigned long)current, VSTRACE_IF_DEQUEUE,
+				     e.val, t0, 0);
 		c->t0 = t0;
 		c->transport = e.val;
 		skip = 0;
@@ -223,12 +267,75 @@ int vstrace_dequeue_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct vstrace_call *c = (struct vstrace_call *)ri->data;
 	long copied = (long)regs_return_value(regs);
+	struct vstrace_inflight e;
 	u64 t0 = vstrace_now();
 
-	if (copied > 0)
-		vstrace_hist_record(VSTRACE_STAGE_COPY, VSTRACE_DIR_RX,
-				    c->transport, t0 - c->t0);
+	if (vstrace_inflight_take((unsigned long)current, VSTRACE_IF_CREDIT_SEND,
+				  t0, &e))
+		vstrace_hist_record(VSTRACE_CLASS_CONTROL, VSTRACE_STAGE_PROTO,
+				    VSTRACE_DIR_TX, e.val, t0 - e.ts);
+	else if (vstrace_inflight_take((unsigned long)current,
+				       VSTRACE_IF_DEQUEUE, t0, &e) && copied > 0)
+		vstrace_hist_record(VSTRACE_CLASS_DATA, VSTRACE_STAGE_COPY,
+				    VSTRACE_DIR_RX, c->transport, t0 - c->t0);
 	vstrace_account(NULL, t0, false);
+	return 0;
+}
+
+/*
+ * virtio_transport_send_pkt_info(vsk, info): a credit update sent from
+ * inside a traced dequeue ends that dequeue's copy (rx); what follows,
+ * building and sending the update, is control proto (tx).
+ */
+int vstrace_send_pkt_info_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	const struct virtio_vsock_pkt_info *info =
+		(const struct virtio_vsock_pkt_info *)vstrace_arg(regs, 2);
+	struct vstrace_inflight e;
+	u16 op = 0;
+	u64 t0;
+
+	if (!vstrace_active())
+		return 0;
+	t0 = vstrace_now();
+	if (info && !probe_kernel_read_compat(&op, &info->op, sizeof(op)) &&
+	    op == VIRTIO_VSOCK_OP_CREDIT_UPDATE &&
+	    vstrace_inflight_take((unsigned long)current, VSTRACE_IF_DEQUEUE,
+				  t0, &e)) {
+		vstrace_hist_record(VSTRACE_CLASS_DATA, VSTRACE_STAGE_COPY,
+				    VSTRACE_DIR_RX, e.val, t0 - e.ts);
+		vstrace_inflight_put((unsigned long)current,
+				     VSTRACE_IF_CREDIT_SEND, e.val, t0, 0);
+	}
+	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
+	return 0;
+}
+
+/* True while the current task sends a credit update from a dequeue. */
+bool vstrace_in_credit_send(u64 now)
+{
+	struct vstrace_inflight e;
+
+	return vstrace_inflight_get((unsigned long)current,
+				    VSTRACE_IF_CREDIT_SEND, now, &e);
+}
+
+/*
+ * vsock_sk_destruct(sk): the socket is freed and its address may come
+ * back as another socket; its pending intervals go with it.
+ */
+int vstrace_sk_destruct_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	unsigned long sk = vstrace_arg(regs, 1);
+	struct vstrace_inflight e;
+	u64 t0;
+
+	if (!vstrace_active())
+		return 0;
+	t0 = vstrace_now();
+	vstrace_inflight_take(sk, VSTRACE_IF_WAKEUP, t0, &e);
+	vstrace_inflight_take(sk, VSTRACE_IF_CREDIT, t0, &e);
+	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
 	return 0;
 }
 

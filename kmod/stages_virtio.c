@@ -3,19 +3,27 @@
  * Stages of the virtio guest driver (net/vmw_vsock/virtio_transport.c),
  * the transport of both Nitro sides and of the testbed's inner guest:
  *
- *   sched (tx)    virtio_transport_send_pkt -> the packet is added to the
- *                 TX virtqueue (virtqueue_add_sgs(vq, ..., data = pkt)),
- *                 by the send worker or, on 6.12, directly
+ *   sched (tx)    virtio_transport_send_pkt -> the packet is on the TX
+ *                 virtqueue: virtqueue_add_sgs(vq, ..., data = pkt)
+ *                 returned 0 in the send worker.  A full ring makes the
+ *                 add fail and the worker requeue the packet: the wait
+ *                 goes on until an add succeeds.
+ *   proto (tx)    the same interval for a packet the sender put on the
+ *                 ring itself, in its own send_pkt call (the 6.12 TX fast
+ *                 path): no scheduling happened; counted as tx_fast_path
  *   notify (tx)   the virtqueue_kick() call on a vsock TX virtqueue (the
  *                 exit to the device)
+ *   notify (rx)   the device's interrupt reaches the virtqueue layer
+ *                 (vring_interrupt) -> the vsock RX callback runs
+ *                 (virtio_vsock_rx_done), on the same CPU
  *   sched (rx)    the RX virtqueue callback (virtio_vsock_rx_done, in the
- *                 interrupt) -> the RX worker starts, and the worker start
- *                 -> each packet it hands to recv_pkt
+ *                 interrupt) -> the RX worker starts
  *
- * virtqueue_add_sgs() and virtqueue_kick() serve every virtio device; a
- * packet found in the in-flight table marks its virtqueue as a vsock one,
- * and only those virtqueues' kicks are timed.
+ * virtqueue_add_sgs(), virtqueue_kick() and vring_interrupt() serve every
+ * virtio device; a packet found in the in-flight table marks its
+ * virtqueue as a vsock one, and only those virtqueues' kicks are timed.
  */
+#include <linux/percpu.h>
 #include <linux/sched.h>
 #include "vstrace_internal.h"
 
@@ -49,24 +57,51 @@ static void vstrace_vsock_vq_add(unsigned long vq)
 	}
 }
 
-/* virtqueue_add_sgs(vq, sgs, out, in, data, gfp): sched (tx) ends. */
-int vstrace_vq_add_pre(struct kprobe *kp, struct pt_regs *regs)
+/*
+ * virtqueue_add_sgs(vq, sgs, out, in, data, gfp) of a packet handed to
+ * the virtio transport: its return says whether it is on the ring.
+ */
+int vstrace_vq_add_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	unsigned long vq = vstrace_arg(regs, 1);
+	struct vstrace_call *c = (struct vstrace_call *)ri->data;
 	unsigned long pkt = vstrace_arg5(regs);
 	struct vstrace_inflight e;
+	int skip = 1;
 	u64 t0;
 
 	if (!vstrace_active())
-		return 0;
+		return 1;
 	t0 = vstrace_now();
-	if (vstrace_inflight_take(pkt, VSTRACE_IF_QUEUED_VIRTIO, t0, &e)) {
-		vstrace_hist_record(VSTRACE_STAGE_SCHED, VSTRACE_DIR_TX,
-				    VSTRACE_TRANSPORT_VIRTIO, t0 - e.ts);
-		if (!vstrace_vsock_vq(vq))
-			vstrace_vsock_vq_add(vq);
+	if (vstrace_inflight_get(pkt, VSTRACE_IF_QUEUED_VIRTIO, t0, &e)) {
+		c->key = pkt;
+		c->obj = vstrace_arg(regs, 1);	/* the virtqueue */
+		/* Added by the task that handed it over: the fast path. */
+		c->arg = e.extra == (unsigned long)current;
+		skip = 0;
 	}
-	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
+	vstrace_account(vstrace_probe_of_ri(ri), t0, true);
+	return skip;
+}
+
+int vstrace_vq_add_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vstrace_call *c = (struct vstrace_call *)ri->data;
+	struct vstrace_inflight e;
+	u64 t0 = vstrace_now();
+
+	if (!regs_return_value(regs) &&
+	    vstrace_inflight_take(c->key, VSTRACE_IF_QUEUED_VIRTIO, t0, &e)) {
+		vstrace_hist_record(vstrace_queued_class(e.val),
+				    c->arg ? VSTRACE_STAGE_PROTO :
+					     VSTRACE_STAGE_SCHED,
+				    VSTRACE_DIR_TX, VSTRACE_TRANSPORT_VIRTIO,
+				    t0 - e.ts);
+		if (c->arg)
+			vstrace_count(VSTRACE_CTR_TX_FAST_PATH, 1);
+		if (!vstrace_vsock_vq(c->obj))
+			vstrace_vsock_vq_add(c->obj);
+	}
+	vstrace_account(NULL, t0, false);
 	return 0;
 }
 
@@ -81,6 +116,9 @@ int vstrace_vq_kick_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	t0 = vstrace_now();
 	if (vstrace_vsock_vq(vstrace_arg(regs, 1))) {
 		c->t0 = t0;
+		/* A kick for a credit update sent by a reader is control. */
+		c->arg = vstrace_in_credit_send(t0) ? VSTRACE_CLASS_CONTROL :
+						      VSTRACE_CLASS_DATA;
 		skip = 0;
 	}
 	vstrace_account(vstrace_probe_of_ri(ri), t0, true);
@@ -92,27 +130,63 @@ int vstrace_vq_kick_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct vstrace_call *c = (struct vstrace_call *)ri->data;
 	u64 t0 = vstrace_now();
 
-	vstrace_hist_record(VSTRACE_STAGE_NOTIFY, VSTRACE_DIR_TX,
+	vstrace_hist_record(c->arg, VSTRACE_STAGE_NOTIFY, VSTRACE_DIR_TX,
 			    VSTRACE_TRANSPORT_VIRTIO, t0 - c->t0);
 	vstrace_account(NULL, t0, false);
 	return 0;
 }
 
-/* The device used RX buffers: the interrupt's callback queues the worker. */
-int vstrace_virtio_rx_done_pre(struct kprobe *kp, struct pt_regs *regs)
+/*
+ * The last virtqueue interrupt per CPU (any virtio device): the vsock RX
+ * callback, called from it on the same CPU, ends notify (rx).
+ */
+struct vstrace_vring_irq {
+	unsigned long vq;
+	u64 ts;
+};
+static DEFINE_PER_CPU(struct vstrace_vring_irq, vstrace_vring_irq);
+
+/* vring_interrupt(irq, vq): a device signalled one of its virtqueues. */
+int vstrace_vring_interrupt_pre(struct kprobe *kp, struct pt_regs *regs)
 {
+	struct vstrace_vring_irq *v;
 	u64 t0;
 
 	if (!vstrace_active())
 		return 0;
 	t0 = vstrace_now();
+	v = this_cpu_ptr(&vstrace_vring_irq);
+	v->vq = vstrace_arg(regs, 2);
+	v->ts = t0;
+	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
+	return 0;
+}
+
+/*
+ * virtio_vsock_rx_done(vq): the device used RX buffers; notify (rx) ends
+ * and the callback queues the worker (sched (rx) starts).
+ */
+int vstrace_virtio_rx_done_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vstrace_vring_irq *v;
+	u64 t0;
+
+	if (!vstrace_active())
+		return 0;
+	t0 = vstrace_now();
+	v = this_cpu_ptr(&vstrace_vring_irq);
+	if (v->ts && v->vq == vstrace_arg(regs, 1))
+		vstrace_hist_record(VSTRACE_CLASS_DATA, VSTRACE_STAGE_NOTIFY,
+				    VSTRACE_DIR_RX, VSTRACE_TRANSPORT_VIRTIO,
+				    t0 - v->ts);
+	v->ts = 0;
 	vstrace_inflight_mark((unsigned long)&vstrace_virtio_rx_key,
 			      VSTRACE_IF_RX_DONE, VSTRACE_TRANSPORT_VIRTIO, t0);
 	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
 	return 0;
 }
 
-/* The RX worker runs: sched (rx) from the callback, and per packet. */
+/* The RX worker runs: sched (rx) from the callback. */
 int vstrace_virtio_rx_work_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct vstrace_inflight e;
@@ -123,8 +197,9 @@ int vstrace_virtio_rx_work_pre(struct kprobe *kp, struct pt_regs *regs)
 	t0 = vstrace_now();
 	if (vstrace_inflight_consume((unsigned long)&vstrace_virtio_rx_key,
 				     VSTRACE_IF_RX_DONE, t0, &e) && e.ts)
-		vstrace_hist_record(VSTRACE_STAGE_SCHED, VSTRACE_DIR_RX,
-				    VSTRACE_TRANSPORT_VIRTIO, t0 - e.ts);
+		vstrace_hist_record(VSTRACE_CLASS_DATA, VSTRACE_STAGE_SCHED,
+				    VSTRACE_DIR_RX, VSTRACE_TRANSPORT_VIRTIO,
+				    t0 - e.ts);
 	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
 	return 0;
 }

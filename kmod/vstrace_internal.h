@@ -67,7 +67,7 @@ static inline void vstrace_count(enum vstrace_counter c, u64 v)
 	this_cpu_ptr(&vstrace_stats)->counters[c] += v;
 }
 
-/* Latency histograms (hist.c): one per (stage, dir, transport). */
+/* Latency histograms (hist.c): one per (class, stage, dir, transport). */
 struct vstrace_hist {
 	u64 buckets[VSTRACE_HIST_BUCKETS];
 	u64 sum;		/* ns */
@@ -77,10 +77,18 @@ struct vstrace_hist {
 int vstrace_hist_init(void);
 void vstrace_hist_exit(void);
 void vstrace_hist_reset(void);
-void vstrace_hist_record(enum vstrace_stage stage, enum vstrace_dir dir,
-			 unsigned int transport, u64 ns);
-u64 vstrace_hist_sum(enum vstrace_stage stage, enum vstrace_dir dir,
-		     enum vstrace_transport t, struct vstrace_hist *sum);
+void vstrace_hist_record(enum vstrace_class cls, enum vstrace_stage stage,
+			 enum vstrace_dir dir, unsigned int transport, u64 ns);
+u64 vstrace_hist_sum(enum vstrace_class cls, enum vstrace_stage stage,
+		     enum vstrace_dir dir, enum vstrace_transport t,
+		     struct vstrace_hist *sum);
+
+/* The class of a packet by its op: RW is data, every other op control. */
+static inline enum vstrace_class vstrace_pkt_class(void *pkt)
+{
+	return le16_to_cpu(vstrace_pkt_hdr(pkt)->op) == VIRTIO_VSOCK_OP_RW ?
+	       VSTRACE_CLASS_DATA : VSTRACE_CLASS_CONTROL;
+}
 
 /*
  * In-flight table (inflight.c): intervals that start in one probe and end
@@ -96,8 +104,30 @@ enum vstrace_inflight_kind {
 	VSTRACE_IF_WAKEUP,	/* sock: data ready at @ts (0: none pending) */
 	VSTRACE_IF_CREDIT,	/* sock: sender waits for credit since @ts */
 	VSTRACE_IF_RX_DONE,	/* virtio rx path: virtqueue callback at @ts */
-	VSTRACE_IF_WORKER,	/* task: rx worker of transport @val started at @ts */
+	VSTRACE_IF_DEQUEUE,	/* task: dequeuing for transport @val since @ts */
+	VSTRACE_IF_CREDIT_SEND,	/* task: sending a credit update since @ts */
+	VSTRACE_IF_KICK_QUEUED,	/* vhost work: TX kick queued at @ts */
 };
+
+/*
+ * The @val of a VSTRACE_IF_QUEUED_* entry: the transport, and the class
+ * of the packet; @extra holds the task that handed it to the transport.
+ */
+static inline u32 vstrace_queued_val(enum vstrace_transport t,
+				     enum vstrace_class cls)
+{
+	return t | cls << 8;
+}
+
+static inline enum vstrace_transport vstrace_queued_transport(u32 val)
+{
+	return val & 0xff;
+}
+
+static inline enum vstrace_class vstrace_queued_class(u32 val)
+{
+	return val >> 8;
+}
 
 struct vstrace_inflight {
 	unsigned long key;	/* 0: free slot */
@@ -138,6 +168,7 @@ struct vstrace_probe {
 	kretprobe_handler_t entry_handler;
 	kretprobe_handler_t ret_handler;
 	size_t data_size;
+	unsigned long *addr_out;	/* set to the probed address, or 0 */
 
 	/* Registration state, under vstrace_session_lock. */
 	struct kprobe kp;
@@ -210,10 +241,16 @@ int vstrace_dequeue_entry(struct kretprobe_instance *ri,
 			  struct pt_regs *regs);
 int vstrace_dequeue_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
 int vstrace_send_pre_block_pre(struct kprobe *kp, struct pt_regs *regs);
+int vstrace_poll_pre(struct kprobe *kp, struct pt_regs *regs);
+int vstrace_send_pkt_info_pre(struct kprobe *kp, struct pt_regs *regs);
+int vstrace_sk_destruct_pre(struct kprobe *kp, struct pt_regs *regs);
+bool vstrace_in_credit_send(u64 now);
 int vstrace_stream_enqueue_pre(struct kprobe *kp, struct pt_regs *regs);
 int vstrace_deliver_tap_pre(struct kprobe *kp, struct pt_regs *regs);
 
-int vstrace_vq_add_pre(struct kprobe *kp, struct pt_regs *regs);
+int vstrace_vq_add_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
+int vstrace_vq_add_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
+int vstrace_vring_interrupt_pre(struct kprobe *kp, struct pt_regs *regs);
 int vstrace_vq_kick_entry(struct kretprobe_instance *ri,
 			  struct pt_regs *regs);
 int vstrace_vq_kick_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
@@ -225,11 +262,16 @@ int vstrace_vhost_signal_entry(struct kretprobe_instance *ri,
 int vstrace_vhost_signal_ret(struct kretprobe_instance *ri,
 			     struct pt_regs *regs);
 int vstrace_vhost_tx_kick_pre(struct kprobe *kp, struct pt_regs *regs);
+int vstrace_vhost_work_queue_pre(struct kprobe *kp, struct pt_regs *regs);
+
+/* Where vhost_vsock_handle_tx_kick() was probed (0: not attached). */
+extern unsigned long vstrace_vhost_tx_kick_addr;
 
 /* Per-call data of the timing kretprobes. */
 struct vstrace_call {
 	u64 t0;
 	unsigned long key;
+	unsigned long obj;	/* a second object, e.g. the virtqueue */
 	u32 transport;
 	u32 arg;
 };

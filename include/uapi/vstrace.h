@@ -39,6 +39,16 @@
 	X(SCHED, "sched")	\
 	X(PROTO, "proto")
 
+/*
+ * What a timed interval carried: a data packet (RW) or a control packet
+ * (REQUEST, RESPONSE, CREDIT_UPDATE, CREDIT_REQUEST, SHUTDOWN, RST, and
+ * the reader's work to send a credit update).  Control time is kept apart
+ * so that it never inflates a data stage.
+ */
+#define VSTRACE_CLASSES(X)	\
+	X(DATA, "data")		\
+	X(CONTROL, "control")
+
 #define VSTRACE_DIRS(X)		\
 	X(TX, "tx")		\
 	X(RX, "rx")		\
@@ -64,13 +74,17 @@
 	X(DROPS, "drops")				\
 	X(INFLIGHT_EXPIRED, "inflight_expired")		\
 	X(FILTERED, "filtered")				\
-	X(TX_QUEUE_MAX, "tx_queue_max")
+	X(TX_QUEUE_MAX, "tx_queue_max")				\
+	X(TX_FAST_PATH, "tx_fast_path")
 
 #define __VSTRACE_ENUM(id, ...)		VSTRACE_TRANSPORT_##id,
 enum vstrace_transport { VSTRACE_TRANSPORTS(__VSTRACE_ENUM) VSTRACE_NR_TRANSPORTS };
 #undef __VSTRACE_ENUM
 #define __VSTRACE_ENUM(id, ...)		VSTRACE_STAGE_##id,
 enum vstrace_stage { VSTRACE_STAGES(__VSTRACE_ENUM) VSTRACE_NR_STAGES };
+#undef __VSTRACE_ENUM
+#define __VSTRACE_ENUM(id, ...)		VSTRACE_CLASS_##id,
+enum vstrace_class { VSTRACE_CLASSES(__VSTRACE_ENUM) VSTRACE_NR_CLASSES };
 #undef __VSTRACE_ENUM
 #define __VSTRACE_ENUM(id, ...)		VSTRACE_DIR_##id,
 enum vstrace_dir { VSTRACE_DIRS(__VSTRACE_ENUM) VSTRACE_NR_DIRS };
@@ -129,7 +143,8 @@ enum vstrace_cmd { VSTRACE_CMDS(__VSTRACE_ENUM) __VSTRACE_CMD_MAX };
 	X(HIST_MAX,	U64,	"largest recorded value, ns")		\
 	X(COUNTER,	U32,	"enum vstrace_counter")			\
 	X(VALUE,	U64,	"counter value")			\
-	X(PAD,		UNSPEC,	"64-bit alignment")
+	X(PAD,		UNSPEC,	"64-bit alignment")			\
+	X(CLASS,	U32,	"enum vstrace_class of a histogram")
 
 #define __VSTRACE_ENUM(id, ...)	VSTRACE_A_##id,
 enum vstrace_attr { VSTRACE_ATTRS(__VSTRACE_ENUM) __VSTRACE_A_MAX };

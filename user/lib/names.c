@@ -13,6 +13,7 @@ const char *const vs_dir_names[] = { VSTRACE_DIRS(__NAME) };
 const char *const vs_op_names[] = { VSTRACE_OPS(__OP_NAME) };
 const char *const vs_counter_names[] = { VSTRACE_COUNTERS(__NAME) };
 const char *const vs_probe_kind_names[] = { VSTRACE_PROBE_KINDS(__NAME) };
+const char *const vs_class_names[] = { VSTRACE_CLASSES(__NAME) };
 
 _Static_assert(ARRAY_SIZE(vs_transport_names) == VSTRACE_NR_TRANSPORTS, "transports");
 _Static_assert(ARRAY_SIZE(vs_stage_names) == VSTRACE_NR_STAGES, "stages");
@@ -20,6 +21,7 @@ _Static_assert(ARRAY_SIZE(vs_dir_names) == VSTRACE_NR_DIRS, "dirs");
 _Static_assert(ARRAY_SIZE(vs_op_names) == VSTRACE_NR_OPS, "ops");
 _Static_assert(ARRAY_SIZE(vs_counter_names) == VSTRACE_NR_COUNTERS, "counters");
 _Static_assert(ARRAY_SIZE(vs_probe_kind_names) == VSTRACE_NR_PROBE_KINDS, "probe kinds");
+_Static_assert(ARRAY_SIZE(vs_class_names) == VSTRACE_NR_CLASSES, "classes");
 
 int vs_transport_parse(const char *s)
 {

@@ -295,22 +295,28 @@ int vs_nl_status(struct vs_nl *nl, struct vs_status *st)
 	return 0;
 }
 
-/* A histogram message: STAGE, DIR, TRANSPORT, HIST, HIST_SUM, HIST_MAX. */
+/*
+ * A histogram message: STAGE, DIR, TRANSPORT, HIST, HIST_SUM, HIST_MAX and
+ * CLASS (data when absent: a module from before the classes).
+ */
 static void vs_parse_hist(struct nlattr **tb, struct vs_stats *s)
 {
 	uint64_t buckets[VSTRACE_HIST_BUCKETS] = { 0 };
+	uint32_t cls = tb[VSTRACE_A_CLASS] ? nla_get_u32(tb[VSTRACE_A_CLASS]) :
+					      VSTRACE_CLASS_DATA;
 	uint32_t st = nla_get_u32(tb[VSTRACE_A_STAGE]);
 	uint32_t d = nla_get_u32(tb[VSTRACE_A_DIR]);
 	uint32_t t = nla_get_u32(tb[VSTRACE_A_TRANSPORT]);
 	size_t len = (size_t)nla_len(tb[VSTRACE_A_HIST]);
 
-	if (st >= VSTRACE_NR_STAGES || d >= VSTRACE_NR_DIRS || t >= VSTRACE_NR_TRANSPORTS)
+	if (cls >= VSTRACE_NR_CLASSES || st >= VSTRACE_NR_STAGES || d >= VSTRACE_NR_DIRS ||
+	    t >= VSTRACE_NR_TRANSPORTS)
 		return;
 	/* A shorter array (an older or trimming module) means zero buckets. */
 	if (len > sizeof(buckets))
 		len = sizeof(buckets);
 	memcpy(buckets, nla_data(tb[VSTRACE_A_HIST]), len);
-	vs_hist_from_buckets(&s->hist[st][d][t].h, buckets,
+	vs_hist_from_buckets(&s->hist[cls][st][d][t].h, buckets,
 			     get_u64(tb[VSTRACE_A_HIST_SUM]), get_u64(tb[VSTRACE_A_HIST_MAX]));
 }
 

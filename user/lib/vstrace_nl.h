@@ -46,15 +46,23 @@ struct vs_stats {
 	uint64_t packets[VSTRACE_NR_TRANSPORTS][VSTRACE_NR_DIRS][VSTRACE_NR_OPS];
 	uint64_t bytes[VSTRACE_NR_TRANSPORTS][VSTRACE_NR_DIRS][VSTRACE_NR_OPS];
 	uint64_t counters[VSTRACE_NR_COUNTERS];
-	/* [stage][dir][transport] */
-	struct vs_stage_hist hist[VSTRACE_NR_STAGES][VSTRACE_NR_DIRS][VSTRACE_NR_TRANSPORTS];
+	/* [class][stage][dir][transport] */
+	struct vs_stage_hist hist[VSTRACE_NR_CLASSES][VSTRACE_NR_STAGES][VSTRACE_NR_DIRS]
+				 [VSTRACE_NR_TRANSPORTS];
 };
 
-/* The histogram of (stage, dir, transport); count 0 when empty. */
+/* The histogram of (class, stage, dir, transport); count 0 when empty. */
+static inline const struct vs_hist *vs_stats_hist_class(const struct vs_stats *s, int cls,
+							int stage, int dir, int transport)
+{
+	return &s->hist[cls][stage][dir][transport].h;
+}
+
+/* The data-packet histogram of (stage, dir, transport). */
 static inline const struct vs_hist *vs_stats_hist(const struct vs_stats *s, int stage,
 						  int dir, int transport)
 {
-	return &s->hist[stage][dir][transport].h;
+	return vs_stats_hist_class(s, VSTRACE_CLASS_DATA, stage, dir, transport);
 }
 
 struct vs_filter {
@@ -92,6 +100,7 @@ extern const char *const vs_dir_names[VSTRACE_NR_DIRS];
 extern const char *const vs_op_names[VSTRACE_NR_OPS];
 extern const char *const vs_counter_names[VSTRACE_NR_COUNTERS];
 extern const char *const vs_probe_kind_names[VSTRACE_NR_PROBE_KINDS];
+extern const char *const vs_class_names[VSTRACE_NR_CLASSES];
 
 int vs_transport_parse(const char *s);
 
