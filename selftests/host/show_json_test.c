@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The "vstrace show --json" contract (design: kernel, backend, session
- * {start, duration_ns}, stages [{stage, dir, transport, count, mean_ns,
+ * {start, duration_ns}, stages [{stage, dir, transport, class, count, mean_ns,
  * p50_ns, p90_ns, p99_ns, p999_ns, max_ns}], ops {OP: {packets, bytes}},
  * credit {stalls, stall_ns}, drops, overhead {probe_hits, ns_per_hit},
  * probes [{point, attached, fallback, kind, return, kind_why}]): a statistics object built here
@@ -71,22 +71,29 @@ static void recorded(struct vs_status *st, struct vs_stats *s)
 	s->counters[VSTRACE_CTR_PROBE_HITS] = 1000;
 	s->counters[VSTRACE_CTR_PROBE_NS] = 250000;
 
-	/* copy/tx/loopback: 100 samples 1000..1099 ns; proto/rx/loopback: one. */
-	for (int st_ = 0; st_ < VSTRACE_NR_STAGES; st_++)
-		for (int d = 0; d < VSTRACE_NR_DIRS; d++)
-			for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++)
-				vs_hist_init(&s->hist[st_][d][t].h);
-	h = &s->hist[VSTRACE_STAGE_COPY][VSTRACE_DIR_TX][VSTRACE_TRANSPORT_LOOPBACK].h;
+	/*
+	 * copy/tx/loopback, data: 100 samples 1000..1099 ns; proto/rx/loopback,
+	 * control: one.
+	 */
+	for (int c = 0; c < VSTRACE_NR_CLASSES; c++)
+		for (int st_ = 0; st_ < VSTRACE_NR_STAGES; st_++)
+			for (int d = 0; d < VSTRACE_NR_DIRS; d++)
+				for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++)
+					vs_hist_init(&s->hist[c][st_][d][t].h);
+	h = &s->hist[VSTRACE_CLASS_DATA][VSTRACE_STAGE_COPY][VSTRACE_DIR_TX]
+		    [VSTRACE_TRANSPORT_LOOPBACK].h;
 	for (int i = 0; i < 100; i++)
 		vs_hist_record(h, 1000 + i);
-	h = &s->hist[VSTRACE_STAGE_PROTO][VSTRACE_DIR_RX][VSTRACE_TRANSPORT_LOOPBACK].h;
+	h = &s->hist[VSTRACE_CLASS_CONTROL][VSTRACE_STAGE_PROTO][VSTRACE_DIR_RX]
+		    [VSTRACE_TRANSPORT_LOOPBACK].h;
 	vs_hist_record(h, 12);
 	/* Empty histograms read from the kernel have min 0. */
-	for (int st_ = 0; st_ < VSTRACE_NR_STAGES; st_++)
-		for (int d = 0; d < VSTRACE_NR_DIRS; d++)
-			for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++)
-				if (!s->hist[st_][d][t].h.count)
-					s->hist[st_][d][t].h.min = 0;
+	for (int c = 0; c < VSTRACE_NR_CLASSES; c++)
+		for (int st_ = 0; st_ < VSTRACE_NR_STAGES; st_++)
+			for (int d = 0; d < VSTRACE_NR_DIRS; d++)
+				for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++)
+					if (!s->hist[c][st_][d][t].h.count)
+						s->hist[c][st_][d][t].h.min = 0;
 }
 
 static const struct jv *find_stage(const struct jv *stages, const char *stage, const char *dir,
@@ -146,6 +153,7 @@ static void check_contract(struct __test_metadata *_metadata, const char *text)
 	EXPECT_EQ(vs_hist_percentile(h, 99.0), jv_uint(e, "p99_ns"));
 	EXPECT_EQ(vs_hist_percentile(h, 99.9), jv_uint(e, "p999_ns"));
 	EXPECT_EQ(1099, jv_uint(e, "max_ns"));
+	EXPECT_STREQ("data", jv_str(e, "class"));
 	/* The percentiles are near the truth (1049, 1089, 1098, 1099). */
 	EXPECT_LE(fabs(jv_uint(e, "p50_ns") - 1049), 1049 / 32 + 1);
 	EXPECT_LE(fabs(jv_uint(e, "p90_ns") - 1089), 1089 / 32 + 1);
@@ -156,6 +164,7 @@ static void check_contract(struct __test_metadata *_metadata, const char *text)
 	EXPECT_EQ(12, jv_uint(e, "p50_ns"));
 	EXPECT_EQ(12, jv_uint(e, "p999_ns"));
 	EXPECT_EQ(12, jv_uint(e, "max_ns"));
+	EXPECT_STREQ("control", jv_str(e, "class"));
 	for (int i = 0; i < stages->n; i++) {
 		const char *stage = jv_str(&stages->kids[i], "stage");
 		const char *dir = jv_str(&stages->kids[i], "dir");

@@ -53,29 +53,34 @@ void vs_show_json(FILE *out, bool pretty, const char *backend, const struct vs_s
 	jsonw_end_object(&w);
 	jsonw_end_object(&w);
 
-	/* One entry per non-empty (stage, dir, transport) histogram. */
+	/*
+	 * One entry per non-empty (class, stage, dir, transport) histogram:
+	 * data packets first, then control packets (class "control").
+	 */
 	jsonw_name(&w, "stages");
 	jsonw_start_array(&w);
-	for (int d = 0; d < VSTRACE_NR_DIRS; d++)
-		for (int st = 0; st < VSTRACE_NR_STAGES; st++)
-			for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++) {
-				const struct vs_hist *h = vs_stats_hist(s, st, d, t);
+	for (int c = 0; c < VSTRACE_NR_CLASSES; c++)
+		for (int d = 0; d < VSTRACE_NR_DIRS; d++)
+			for (int st = 0; st < VSTRACE_NR_STAGES; st++)
+				for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++) {
+					const struct vs_hist *h = vs_stats_hist_class(s, c, st, d, t);
 
-				if (!h->count)
-					continue;
-				jsonw_start_object(&w);
-				jsonw_string_field(&w, "stage", vs_stage_names[st]);
-				jsonw_string_field(&w, "dir", vs_dir_names[d]);
-				jsonw_string_field(&w, "transport", vs_transport_names[t]);
-				jsonw_uint_field(&w, "count", h->count);
-				jsonw_uint_field(&w, "mean_ns", (uint64_t)(vs_hist_mean(h) + 0.5));
-				jsonw_uint_field(&w, "p50_ns", vs_hist_percentile(h, 50.0));
-				jsonw_uint_field(&w, "p90_ns", vs_hist_percentile(h, 90.0));
-				jsonw_uint_field(&w, "p99_ns", vs_hist_percentile(h, 99.0));
-				jsonw_uint_field(&w, "p999_ns", vs_hist_percentile(h, 99.9));
-				jsonw_uint_field(&w, "max_ns", h->max);
-				jsonw_end_object(&w);
-			}
+					if (!h->count)
+						continue;
+					jsonw_start_object(&w);
+					jsonw_string_field(&w, "stage", vs_stage_names[st]);
+					jsonw_string_field(&w, "dir", vs_dir_names[d]);
+					jsonw_string_field(&w, "transport", vs_transport_names[t]);
+					jsonw_string_field(&w, "class", vs_class_names[c]);
+					jsonw_uint_field(&w, "count", h->count);
+					jsonw_uint_field(&w, "mean_ns", (uint64_t)(vs_hist_mean(h) + 0.5));
+					jsonw_uint_field(&w, "p50_ns", vs_hist_percentile(h, 50.0));
+					jsonw_uint_field(&w, "p90_ns", vs_hist_percentile(h, 90.0));
+					jsonw_uint_field(&w, "p99_ns", vs_hist_percentile(h, 99.0));
+					jsonw_uint_field(&w, "p999_ns", vs_hist_percentile(h, 99.9));
+					jsonw_uint_field(&w, "max_ns", h->max);
+					jsonw_end_object(&w);
+				}
 	jsonw_end_array(&w);
 
 	/* Every packet this kernel saw, sent or received, per op. */
@@ -200,28 +205,25 @@ static double us(uint64_t ns)
 }
 
 /*
- * The per-stage table of this side: one block per direction (tx, rx,
- * wakeup), latencies in microseconds, and the sum of the stage means.
+ * The rows of one class, a block per direction (tx, rx, wakeup), latencies
+ * in microseconds; returns the sum of the means, 0 if there are none.
  */
-static void show_stages(const struct vs_stats *s)
+static double show_stage_rows(const struct vs_stats *s, int cls, bool *any)
 {
 	double total = 0.0;
-	bool any = false;
 
-	printf("\n%-7s %-6s %-9s %9s %10s %10s %10s %10s %10s %10s\n", "STAGE", "DIR",
-	       "TRANSPORT", "COUNT", "MEAN(us)", "P50", "P90", "P99", "P999", "MAX");
 	for (int d = 0; d < VSTRACE_NR_DIRS; d++) {
 		bool block = false;
 
 		for (int st = 0; st < VSTRACE_NR_STAGES; st++)
 			for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++) {
-				const struct vs_hist *h = vs_stats_hist(s, st, d, t);
+				const struct vs_hist *h = vs_stats_hist_class(s, cls, st, d, t);
 
 				if (!h->count)
 					continue;
-				if (any && !block)
+				if (*any && !block)
 					printf("\n");
-				any = block = true;
+				*any = block = true;
 				total += vs_hist_mean(h);
 				printf("%-7s %-6s %-9s %9llu %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f\n",
 				       vs_stage_names[st], vs_dir_names[d], vs_transport_names[t],
@@ -232,10 +234,39 @@ static void show_stages(const struct vs_stats *s)
 				       us(vs_hist_percentile(h, 99.9)), us(h->max));
 			}
 	}
+	return total;
+}
+
+/*
+ * The per-stage table of this side: data packets (RW), with the sum of
+ * their stage means, then control packets apart (not in the sum).
+ */
+static void show_stages(const struct vs_stats *s)
+{
+	static const char head[] = "%-7s %-6s %-9s %9s %10s %10s %10s %10s %10s %10s\n";
+	double total;
+	bool any = false, ctl = false;
+
+	printf("\n");
+	printf(head, "STAGE", "DIR", "TRANSPORT", "COUNT", "MEAN(us)", "P50", "P90",
+	       "P99", "P999", "MAX");
+	total = show_stage_rows(s, VSTRACE_CLASS_DATA, &any);
 	if (!any)
 		printf("(no stage latencies)\n");
 	else
-		printf("\nsum of stage means %.2f us\n", total / 1000.0);
+		printf("\nsum of data stage means %.2f us\n", total / 1000.0);
+
+	for (int st = 0; st < VSTRACE_NR_STAGES; st++)
+		for (int d = 0; d < VSTRACE_NR_DIRS; d++)
+			for (int t = 0; t < VSTRACE_NR_TRANSPORTS; t++)
+				ctl |= vs_stats_hist_class(s, VSTRACE_CLASS_CONTROL, st, d, t)->count;
+	if (!ctl)
+		return;
+	printf("\ncontrol packets (requests, responses, credit updates, shutdowns, resets):\n");
+	printf(head, "STAGE", "DIR", "TRANSPORT", "COUNT", "MEAN(us)", "P50", "P90",
+	       "P99", "P999", "MAX");
+	any = false;
+	show_stage_rows(s, VSTRACE_CLASS_CONTROL, &any);
 }
 
 void vs_show_text(const char *backend, const struct vs_status *st, const struct vs_stats *s)
