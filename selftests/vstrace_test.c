@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -572,6 +573,113 @@ TEST_F(vstrace, histograms_reset)
 					       vs_transport_names[t]);
 			}
 	EXPECT_EQ(0, s->counters[VSTRACE_CTR_CREDIT_STALLS]);
+	free(s);
+}
+
+/*
+ * Control packets are timed apart: on loopback the data class holds the
+ * RW packets exactly, the control class every other packet, and a reader's
+ * credit updates (one per drained read on 6.x, per read on 4.14) are
+ * control proto (tx), not copy (rx).
+ */
+TEST_F(vstrace, control_packets_apart)
+{
+	struct vs_filter f = { .cid = -1, .port = test_port(15), .transport = -1 };
+	const int L = VSTRACE_TRANSPORT_LOOPBACK, C = VSTRACE_CLASS_CONTROL;
+	const int n = 50;
+	struct vs_stats *s = malloc(sizeof(*s));
+	uint64_t ctl_rx = 0;
+	struct server srv;
+
+	ASSERT_NE(NULL, s);
+	pin_to_cpu0();
+	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
+	ASSERT_EQ(0, server_start(&srv, test_port(15), false));
+	ASSERT_EQ(0, ping_pong(VMADDR_CID_LOCAL, test_port(15), n, 64));
+	server_stop(&srv);
+	ASSERT_EQ(0, vs_nl_stop(self->nl));
+	ASSERT_EQ(0, vs_nl_stats(self->nl, s));
+	for (int op = 0; op < VSTRACE_NR_OPS; op++)
+		if (op != VSTRACE_OP_RW)
+			ctl_rx += s->packets[L][VSTRACE_DIR_RX][op];
+
+	EXPECT_EQ(2ull * n, vs_stats_hist(s, VSTRACE_STAGE_PROTO, VSTRACE_DIR_RX, L)->count);
+	EXPECT_EQ(2ull * n, vs_stats_hist(s, VSTRACE_STAGE_SCHED, VSTRACE_DIR_TX, L)->count);
+	EXPECT_EQ(2ull * n, vs_stats_hist(s, VSTRACE_STAGE_COPY, VSTRACE_DIR_RX, L)->count);
+	EXPECT_EQ(ctl_rx, vs_stats_hist_class(s, C, VSTRACE_STAGE_PROTO, VSTRACE_DIR_RX,
+					      L)->count);
+	EXPECT_GE(s->packets[L][VSTRACE_DIR_TX][VSTRACE_OP_CREDIT_UPDATE], (uint64_t)n);
+	EXPECT_GE(vs_stats_hist_class(s, C, VSTRACE_STAGE_PROTO, VSTRACE_DIR_TX, L)->count,
+		  (uint64_t)n) TH_LOG("credit updates sent from a dequeue are control");
+	free(s);
+}
+
+/* Echo one connection's bytes, waiting for them in epoll_wait(). */
+static void *epoll_echo_main(void *arg)
+{
+	int lfd = *(int *)arg, fd, ep;
+	struct epoll_event ev = { .events = EPOLLIN };
+	char buf[4096];
+	ssize_t n;
+
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	ep = epoll_create1(0);
+	ev.data.fd = fd;
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+		goto out;
+	for (;;) {
+		if (epoll_wait(ep, &ev, 1, 60000) != 1)
+			break;
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		if (n <= 0 || xfer_all(fd, buf, (size_t)n, true))
+			break;
+	}
+out:
+	if (ep >= 0)
+		close(ep);
+	close(fd);
+	return NULL;
+}
+
+/*
+ * A reader that waits in epoll gets its wakeup measured: data ready -> its
+ * first vsock_poll.  The server waits in epoll, the client in recv; both
+ * wakeups are real, so the lower quartile is not near zero.
+ */
+TEST_F(vstrace, epoll_reader_gets_wakeup)
+{
+	struct vs_filter f = { .cid = -1, .port = test_port(16), .transport = -1 };
+	const int L = VSTRACE_TRANSPORT_LOOPBACK, n = 100;
+	struct vs_stats *s = malloc(sizeof(*s));
+	const struct vs_hist *h;
+	uint64_t rtt_ns, p25, p75;
+	pthread_t thread;
+	int lfd;
+
+	ASSERT_NE(NULL, s);
+	pin_to_cpu0();
+	lfd = vsock_listen(test_port(16));
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, epoll_echo_main, &lfd));
+	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
+	ASSERT_EQ(0, ping_pong_timed(VMADDR_CID_LOCAL, test_port(16), n, 64, &rtt_ns));
+	ASSERT_EQ(0, vs_nl_stop(self->nl));
+	pthread_join(thread, NULL);
+	close(lfd);
+	ASSERT_EQ(0, vs_nl_stats(self->nl, s));
+
+	h = vs_stats_hist(s, VSTRACE_STAGE_SCHED, VSTRACE_DIR_WAKEUP, L);
+	p25 = vs_hist_percentile(h, 25.0);
+	p75 = vs_hist_percentile(h, 75.0);
+	TH_LOG("wakeup: %llu samples, mean %.0f ns, p25 %llu, p75 %llu; round trip %.0f ns",
+	       (unsigned long long)h->count, vs_hist_mean(h), (unsigned long long)p25,
+	       (unsigned long long)p75, (double)rtt_ns / n);
+	EXPECT_GE(h->count, 2ull * n);
+	EXPECT_GE(p25 * 4, p75) TH_LOG("the epoll reader's wakeups are near zero");
 	free(s);
 }
 
