@@ -16,6 +16,14 @@
  *   caller=    spin only when F was called from this function (its return
  *              address lies inside it): for a function shared by many
  *              paths, such as _copy_from_iter
+ *   match_op=  spin only for packets of this virtio-vsock op (5: RW), as
+ *              seen by the virtio_transport_recv_pkt() call F runs inside:
+ *              a second kprobe there notes each packet's op for its task,
+ *              so F must be a callee of recv_pkt (not recv_pkt itself) and
+ *              need not take the packet as an argument.  0: any (default)
+ *   match_arg= with match_op=, take the op from F's own argument N (1 or 2)
+ *              instead, a packet: for a function outside recv_pkt, such as
+ *              the loopback worker's tap delivery before it
  *
  * Read only, in /sys/module/vstrace_delay/parameters/:
  *   hits       calls that spun
@@ -31,7 +39,8 @@
  * probed, caller= cannot be found, or where= is neither value.
  *
  * Builds on 4.14 (the enclave kernel) as on 6.x: only kprobes, kretprobes,
- * module_param and sprint_symbol are used.
+ * module_param and sprint_symbol are used; the packet's layout (sk_buff or
+ * 4.14's virtio_vsock_pkt) is told apart by one #ifdef.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -45,8 +54,11 @@
 #include <linux/ptrace.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
+#include <linux/percpu.h>
+#include <linux/sched.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
+#include <linux/virtio_vsock.h>
 
 /* probe_kernel_read() became copy_from_kernel_nofault() in 5.8. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 8, 0)
@@ -74,6 +86,18 @@ static char *caller;
 module_param(caller, charp, 0444);
 MODULE_PARM_DESC(caller, "spin only when func is called from this function");
 
+static int match_op;
+module_param(match_op, int, 0444);
+MODULE_PARM_DESC(match_op, "spin only inside a recv_pkt() of a packet with this op (0: any)");
+
+static int match_arg;
+module_param(match_arg, int, 0444);
+MODULE_PARM_DESC(match_arg, "with match_op: the op is that of func's own argument N (1 or 2), a packet");
+
+static bool relax = true;
+module_param(relax, bool, 0644);
+MODULE_PARM_DESC(relax, "cpu_relax() in the spin loop (default); 0: a compiler barrier only");
+
 static atomic64_t delay_hits = ATOMIC64_INIT(0);
 static atomic64_t delay_spun_ns = ATOMIC64_INIT(0);
 
@@ -81,6 +105,39 @@ static bool delay_is_return;
 static struct kprobe delay_kp;
 static struct kretprobe delay_rp;
 static unsigned long caller_start, caller_end;	/* [start, end) */
+
+/*
+ * match_op=: the op of the packet the task on this CPU last passed to
+ * virtio_transport_recv_pkt().  F runs inside that call, in the same task,
+ * with no sleep in between on the paths probed (the lookup comes before
+ * lock_sock()); a slot of another task does not match.
+ */
+struct delay_recv_ctx {
+	struct task_struct *task;
+	int op;
+};
+static DEFINE_PER_CPU(struct delay_recv_ctx, delay_recv_ctx);
+static struct kprobe delay_recv_kp;
+
+/*
+ * The packet argument of virtio_transport_recv_pkt(): an sk_buff with the
+ * header at its head since 6.2 and 6.1.63 (where VIRTIO_VSOCK_SKB_HEADROOM
+ * came with it), the 2nd argument after the transport since 5.5; a struct
+ * virtio_vsock_pkt with the header inside, the only argument, in 4.14.
+ */
+#ifdef VIRTIO_VSOCK_SKB_HEADROOM
+#define DELAY_RECV_PKT_ARG	2
+static const void *delay_pkt_hdr_addr(unsigned long pkt)
+{
+	return virtio_vsock_hdr((struct sk_buff *)pkt);
+}
+#else
+#define DELAY_RECV_PKT_ARG	1
+static const void *delay_pkt_hdr_addr(unsigned long pkt)
+{
+	return &((struct virtio_vsock_pkt *)pkt)->hdr;
+}
+#endif
 
 static int delay_get_u64(char *buf, const struct kernel_param *kp)
 {
@@ -121,7 +178,10 @@ static void delay_spin(void)
 		want = DELAY_MAX_NS;
 	t0 = ktime_get_ns();
 	do {
-		cpu_relax();
+		if (relax)
+			cpu_relax();
+		else
+			barrier();
 		now = ktime_get_ns();
 	} while (now - t0 < want);
 	atomic64_inc(&delay_hits);
@@ -144,10 +204,54 @@ static unsigned long delay_entry_ret_addr(struct pt_regs *regs)
 #endif
 }
 
+/* Argument @n (1-based) at a probe on a function's entry. */
+static unsigned long delay_entry_arg(struct pt_regs *regs, int n)
+{
+#if defined(CONFIG_X86_64)
+	switch (n) {
+	case 1: return regs->di;
+	case 2: return regs->si;
+	}
+	return 0;
+#elif defined(CONFIG_ARM64)
+	return regs->regs[n - 1];
+#else
+	return 0;
+#endif
+}
+
+/* The op of the packet at @pkt, or -1. */
+static int delay_pkt_op(unsigned long pkt)
+{
+	struct virtio_vsock_hdr hdr;
+
+	if (!pkt || delay_read_nofault(&hdr, delay_pkt_hdr_addr(pkt), sizeof(hdr)))
+		return -1;
+	return le16_to_cpu(hdr.op);
+}
+
+static int delay_recv_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct delay_recv_ctx *ctx = this_cpu_ptr(&delay_recv_ctx);
+
+	ctx->op = delay_pkt_op(delay_entry_arg(regs, DELAY_RECV_PKT_ARG));
+	ctx->task = ctx->op >= 0 ? current : NULL;
+	return 0;
+}
+
 static bool delay_caller_matches(struct pt_regs *regs)
 {
 	unsigned long ret;
 
+	if (match_op && match_arg) {
+		if (delay_pkt_op(delay_entry_arg(regs, match_arg)) != match_op)
+			return false;
+	} else if (match_op) {
+		struct delay_recv_ctx *ctx = this_cpu_ptr(&delay_recv_ctx);
+
+		if (ctx->task != current || ctx->op != match_op)
+			return false;
+	}
 	if (!caller_start)
 		return true;
 	ret = delay_entry_ret_addr(regs);
@@ -224,6 +328,22 @@ static int __init delay_init(void)
 		}
 	}
 
+	if (match_arg < 0 || match_arg > 2) {
+		pr_err("match_arg=%d: must be 1 or 2 (0: the op of recv_pkt's packet)\n",
+		       match_arg);
+		return -EINVAL;
+	}
+	if (match_op && !match_arg) {
+		delay_recv_kp.symbol_name = "virtio_transport_recv_pkt";
+		delay_recv_kp.pre_handler = delay_recv_pre;
+		err = register_kprobe(&delay_recv_kp);
+		if (err) {
+			pr_err("match_op=%d: cannot probe virtio_transport_recv_pkt (%d): is a vsock transport loaded?\n",
+			       match_op, err);
+			return err;
+		}
+	}
+
 	if (delay_is_return) {
 		delay_rp.kp.symbol_name = func;
 		delay_rp.entry_handler = delay_ret_entry;
@@ -238,11 +358,14 @@ static int __init delay_init(void)
 	if (err) {
 		pr_err("cannot put a %s on %s (%d): no such function, inlined, or not probe-able\n",
 		       delay_is_return ? "kretprobe" : "kprobe", func, err);
+		if (match_op && !match_arg)
+			unregister_kprobe(&delay_recv_kp);
 		return err;
 	}
-	pr_info("%lu ns at the %s of %s%s%s\n", delay_ns, where, func,
+	pr_info("%lu ns at the %s of %s%s%s%s\n", delay_ns, where, func,
 		caller_start ? " when called from " : "",
-		caller_start ? caller : "");
+		caller_start ? caller : "",
+		match_op ? " for packets of the op given" : "");
 	return 0;
 }
 
@@ -252,6 +375,8 @@ static void __exit delay_exit(void)
 		unregister_kretprobe(&delay_rp);
 	else
 		unregister_kprobe(&delay_kp);
+	if (match_op && !match_arg)
+		unregister_kprobe(&delay_recv_kp);
 }
 
 module_init(delay_init);
