@@ -26,7 +26,7 @@
 #ifndef _UAPI_VSPROXY_SPLICE_H
 #define _UAPI_VSPROXY_SPLICE_H
 
-/* Sockets in the kernel path at once (two per connection). */
+/* Sockets in the kernel path at once (two per connection); a power of 2. */
 #define VSP_SPLICE_SLOTS	32768
 
 #define VSP_SPLICE_HOLD		1ULL
