@@ -11,6 +11,10 @@
  * The connection is closed when both directions have forwarded their EOF,
  * or at once when either side fails: a reset on one side is passed on as a
  * reset (SO_LINGER 0) on the other, queued bytes are dropped as TCP would.
+ *
+ * With the kernel path (splice.c), a direction in the kernel skips all of
+ * the above but the EOF: it is passed on once vsp_splice_flushed() says so,
+ * checked from the loop's flushing list every millisecond.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -299,16 +303,55 @@ static void connecting_del(struct vsp_conn *c)
  * The struct stays allocated until the loop finishes its event batch, as
  * later events of the batch may still point at it.
  */
+static void flushing_del(struct vsp_conn *c)
+{
+	struct vsp_conn **pp;
+
+	for (pp = &c->loop->flushing; *pp; pp = &(*pp)->fnext) {
+		if (*pp == c) {
+			*pp = c->fnext;
+			break;
+		}
+	}
+	c->on_flush = false;
+}
+
+/* Which path the connection took, and why not the kernel's. */
+static void conn_count_path(struct vsp_conn *c)
+{
+	struct vsp_loop *l = c->loop;
+
+	if (c->kcounted) {
+		STAT_ADD(l->stats.path_kernel, 1);
+		return;
+	}
+	STAT_ADD(l->stats.path_user, 1);
+	if (c->fallback >= 0)
+		STAT_ADD(l->stats.fallbacks[c->fallback], 1);
+	else if (c->dir[0].kstate != VSP_K_OFF || c->dir[1].kstate != VSP_K_OFF)
+		STAT_ADD(l->stats.fallbacks[VSP_F_NEVER_IDLE], 1);
+}
+
 static void conn_close(struct vsp_conn *c, bool reset0, bool reset1)
 {
 	struct vsp_loop *l = c->loop;
+	uint64_t kbytes[2];
 	int i;
 
 	if (c->state == VSP_CLOSED)
 		return;
 	if (c->state == VSP_CONNECTING)
 		connecting_del(c);
+	else
+		conn_count_path(c);
 	c->state = VSP_CLOSED;
+	if (c->on_flush)
+		flushing_del(c);
+	if (c->slot[0] >= 0 || c->slot[1] >= 0) {
+		vsp_splice_detach(c, kbytes);
+		for (i = 0; i < 2; i++)
+			STAT_ADD(l->stats.bytes[i], kbytes[i]);
+	}
 
 	side_close(&c->side[0], reset0);
 	side_close(&c->side[1], reset1);
@@ -371,6 +414,103 @@ static void conn_refuse(struct vsp_conn *c, enum vsp_error why, const char *what
 	conn_close(c, true, false);
 }
 
+/* ---- the kernel path ---- */
+
+static void flushing_add(struct vsp_conn *c)
+{
+	if (c->on_flush)
+		return;
+	c->on_flush = true;
+	c->fnext = c->loop->flushing;
+	c->loop->flushing = c;
+}
+
+static const char *const dir_names[2] = { "c2t", "t2c" };
+
+/*
+ * Direction i holds nothing in user space: let the kernel have it, if it
+ * has passed up no byte that user space has not written on yet.
+ */
+static void dir_switch(struct vsp_conn *c, int i)
+{
+	struct vsp_dir *d = &c->dir[i];
+	uint64_t acked = d->pb + d->rb, passed;
+
+	vsp_splice_ctl(c->slot[i], acked, false);
+	d->released = true;
+	if (vsp_splice_counts(c->slot[i], &passed, NULL) || passed != acked)
+		return;		/* more came up meanwhile: read it, try again */
+	d->kstate = VSP_K_ON;
+	dir_release(c, d);
+	if (!c->kcounted) {
+		c->kcounted = true;
+		c->fallback = -1;
+	}
+	if (vsp_opts.verbose)
+		p_dbg("conn %llu: %s in the kernel after %llu bytes in user space",
+		      (unsigned long long)c->id, dir_names[i], (unsigned long long)d->written);
+}
+
+/* Both directions in the kernel (or ended): only EOF and errors matter now. */
+static void conn_kernel_events(struct vsp_conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLET };
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (c->dir[i].kstate != VSP_K_ON && !c->dir[i].done)
+			return;
+	for (i = 0; i < 2; i++) {
+		ev.data.ptr = &c->side[i];
+		epoll_ctl(c->loop->epfd, EPOLL_CTL_MOD, c->side[i].fd, &ev);
+	}
+	c->kevents = true;
+}
+
+/* Pass on the EOFs whose bytes have all gone through. */
+static void conn_flush(struct vsp_conn *c)
+{
+	int i, waiting = 0;
+
+	for (i = 0; i < 2; i++) {
+		struct vsp_dir *d = &c->dir[i];
+		struct vsp_side *dst = &c->side[!i];
+
+		if (!d->flush || d->done)
+			continue;
+		if (!vsp_splice_flushed(c, i)) {
+			waiting++;
+			continue;
+		}
+		if (shutdown(dst->fd, SHUT_WR) && errno != ENOTCONN) {
+			conn_fail(c, !i, errno, "shutdown");
+			return;
+		}
+		dst->shut_wr = true;
+		d->done = true;
+		d->flush = false;
+	}
+	if (c->dir[0].done && c->dir[1].done) {
+		conn_close(c, false, false);
+		return;
+	}
+	if (waiting)
+		flushing_add(c);
+}
+
+void vsp_conn_flush_all(struct vsp_loop *l)
+{
+	struct vsp_conn *c = l->flushing, *next;
+
+	l->flushing = NULL;
+	for (; c; c = next) {
+		next = c->fnext;
+		c->on_flush = false;
+		if (c->state == VSP_OPEN)
+			conn_flush(c);
+	}
+}
+
 /* ---- moving bytes ---- */
 
 enum { PUMP_IDLE, PUMP_MORE, PUMP_CLOSED };
@@ -397,6 +537,7 @@ static int pump(struct vsp_conn *c, int i)
 				}
 				STAT_ADD(c->loop->stats.queued[i], -n);
 				STAT_ADD(c->loop->stats.bytes[i], n);
+				d->written += n;
 				moved += n;
 				progress = true;
 				if (!dir_queued(d))
@@ -409,7 +550,7 @@ static int pump(struct vsp_conn *c, int i)
 			}
 		}
 
-		if (src->readable && !src->eof &&
+		if (src->readable && !src->eof && d->kstate != VSP_K_ON &&
 		    (!dir_has_store(d) || dir_queued(d) < dir_cap(c, d))) {
 			bool drained;
 
@@ -420,13 +561,18 @@ static int pump(struct vsp_conn *c, int i)
 				conn_close(c, true, true);
 				return PUMP_CLOSED;
 			}
+			/* The baseline needs a read that found nothing (splice.c). */
+			if (d->kstate == VSP_K_BASE &&
+			    vsp_splice_counts(c->slot[i], &d->p0, NULL))
+				d->p0 = UINT64_MAX;
 			n = dir_fill(c, d, src->fd, &drained);
 			if (n > 0) {
 				if (d->buf)
 					d->len += n;
 				else
 					d->plen += n;
-				if (drained && !src->hup)
+				d->rb += n;
+				if (drained && !src->hup && d->kstate != VSP_K_BASE)
 					src->readable = false;
 				STAT_ADD(c->loop->stats.queued[i], n);
 				progress = true;
@@ -441,6 +587,11 @@ static int pump(struct vsp_conn *c, int i)
 				 */
 				if (!d->plen)
 					src->readable = false;
+				if (d->kstate == VSP_K_BASE && d->p0 != UINT64_MAX) {
+					d->kstate = VSP_K_SWITCH;
+					d->pb = d->p0;
+					d->rb = 0;
+				}
 			} else if (errno != EINTR) {
 				conn_fail(c, i, errno, "read from");
 				return PUMP_CLOSED;
@@ -455,7 +606,16 @@ static int pump(struct vsp_conn *c, int i)
 			return PUMP_MORE;
 	}
 
-	if (src->eof && !d->done && !dir_queued(d) && open) {
+	if (d->kstate == VSP_K_SWITCH && !dir_queued(d) && !src->readable && !src->eof && open)
+		dir_switch(c, i);
+
+	if (src->eof && !d->done && !dir_queued(d) && open && d->released) {
+		/* The kernel may still hold bytes from before the EOF. */
+		if (!d->flush) {
+			d->flush = true;
+			flushing_add(c);
+		}
+	} else if (src->eof && !d->done && !dir_queued(d) && open) {
 		/* Half-close: pass the EOF on, keep the other direction open. */
 		if (shutdown(dst->fd, SHUT_WR) && errno != ENOTCONN) {
 			conn_fail(c, !i, errno, "shutdown");
@@ -477,6 +637,8 @@ void vsp_conn_run(struct vsp_conn *c)
 			return;
 		more |= r == PUMP_MORE;
 	}
+	if (!c->kevents && c->kcounted)
+		conn_kernel_events(c);
 	if (c->dir[0].done && c->dir[1].done) {
 		if (vsp_opts.verbose > 1)
 			p_dbg("conn %llu: both directions done", (unsigned long long)c->id);
@@ -506,6 +668,18 @@ static void connect_done(struct vsp_conn *c)
 	if (vsp_opts.verbose > 1)
 		p_dbg("conn %llu: connected to %s", (unsigned long long)c->id,
 		      target_text(c));
+	if (c->ksplice) {
+		int r = vsp_splice_attach(c);
+
+		if (r < 0) {
+			c->fallback = -r;
+			p_dbg("conn %llu: user space (%s)", (unsigned long long)c->id,
+			      vsp_fallback_name(-r));
+		} else {
+			/* A read that finds nothing sets each baseline. */
+			c->side[0].readable = c->side[1].readable = true;
+		}
+	}
 }
 
 void vsp_conn_timeout(struct vsp_conn *c)
@@ -530,6 +704,19 @@ void vsp_conn_event(struct vsp_side *s, uint32_t events)
 		if (c->state == VSP_CLOSED)
 			return;
 	}
+	if ((events & EPOLLERR) && (c->dir[0].released || c->dir[1].released)) {
+		/* Nothing reads this socket: ask for the error. */
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err) {
+			conn_fail(c, s->idx, err, "error on");
+			return;
+		}
+	}
+	if (c->dir[s->idx].kstate == VSP_K_ON && (events & (EPOLLRDHUP | EPOLLHUP)))
+		s->eof = true;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		s->readable = true;
 	/* The EOF or error is already queued: no later edge will say so. */
@@ -592,10 +779,23 @@ void vsp_conn_new(struct vsp_loop *l, int fd, int map)
 	c->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 	c->state = VSP_CONNECTING;
 	c->side[0].fd = c->side[1].fd = -1;
+	c->slot[0] = c->slot[1] = -1;
+	c->fallback = -1;
 	for (i = 0; i < 2; i++)
 		c->dir[i].pfd[0] = c->dir[i].pfd[1] = -1;
 	c->splice = !vsp_opts.no_splice && m->listen.family != AF_VSOCK &&
 		    m->target.family != AF_VSOCK;
+	if (vsp_opts.splice != VSP_SPLICE_USER) {
+		if (m->listen.family == AF_VSOCK && m->target.family == AF_VSOCK)
+			c->fallback = VSP_F_FAMILY;
+		else if (!vsp_splice_on)
+			c->fallback = VSP_F_UNSUPPORTED;
+		else
+			c->ksplice = true;
+		/* splice() would read around the sockmap's queue. */
+		if (c->ksplice)
+			c->splice = false;
+	}
 
 	c->next = l->conns;
 	if (l->conns)

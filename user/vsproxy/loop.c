@@ -332,8 +332,14 @@ static int loop_timeout(struct vsp_loop *l, int64_t now)
 
 	if (l->ready)
 		return 0;
-	if (l->connecting)
-		t = l->connecting->deadline > now ? l->connecting->deadline - now : 0;
+	if (l->flushing)
+		t = 1;		/* the kernel path's EOFs: see conn.c */
+	if (l->connecting) {
+		int64_t d = l->connecting->deadline > now ? l->connecting->deadline - now : 0;
+
+		if (t < 0 || d < t)
+			t = d;
+	}
 	for (lis = l->listeners; lis; lis = lis->next)
 		if (lis->paused && (t < 0 || t > PAUSE_MS))
 			t = PAUSE_MS;
@@ -403,6 +409,7 @@ static void *loop_main(void *arg)
 			}
 		}
 		run_ready(l);
+		vsp_conn_flush_all(l);
 		expire_connecting(l, vsp_now_ms());
 		free_dead(l);
 		resume_listeners(l);
@@ -451,7 +458,7 @@ int vsp_loops_init(void)
 		return -1;
 	}
 	for (i = 0; i < vsp_nr_loops; i++)
-		if (loop_init(&vsp_loops[i], i))
+		if (loop_init(&vsp_loops[i], i) || vsp_splice_loop_init(&vsp_loops[i]))
 			return -1;
 
 	for (m = 0; m < vsp_opts.nr_maps; m++) {
@@ -506,6 +513,7 @@ void vsp_loops_join(void)
 		for (j = 0; j < l->nr_handoff; j++)
 			close_reset(l->handoff[j].fd);
 		free(l->handoff);
+		free(l->free_slots);
 		vsp_pools_free(l);
 		close(l->epfd);
 		close(l->wakefd);

@@ -20,6 +20,20 @@ static const char *const error_names[VSP_E_NR] = {
 _Static_assert(sizeof(error_names) / sizeof(error_names[0]) == VSP_E_NR,
 	       "one name per error kind");
 
+static const char *const fallback_names[VSP_F_NR] = {
+#define X(id, name) [VSP_F_##id] = name,
+	VSP_FALLBACKS(X)
+#undef X
+};
+
+_Static_assert(sizeof(fallback_names) / sizeof(fallback_names[0]) == VSP_F_NR,
+	       "one name per fallback reason");
+
+const char *vsp_fallback_name(enum vsp_fallback f)
+{
+	return f < VSP_F_NR ? fallback_names[f] : "?";
+}
+
 /* Direction names, as printed: 0 is client -> target. */
 static const char *const dir_names[2] = { "c2t", "t2c" };
 
@@ -48,6 +62,10 @@ static void stats_sum(struct vsp_stats *sum)
 		}
 		for (j = 0; j < VSP_E_NR; j++)
 			sum->errors[j] += LOAD(s->errors[j]);
+		sum->path_kernel += LOAD(s->path_kernel);
+		sum->path_user += LOAD(s->path_user);
+		for (j = 0; j < VSP_F_NR; j++)
+			sum->fallbacks[j] += LOAD(s->fallbacks[j]);
 	}
 }
 
@@ -88,6 +106,12 @@ static FILE *stats_out(void)
 	return f;
 }
 
+/* The path new connections take: kernel, or user (asked for, or the only one). */
+static const char *splice_name(void)
+{
+	return vsp_splice_on ? "kernel" : "user";
+}
+
 /* why: "interval", "signal" or "exit". */
 void vsp_stats_print(const char *why)
 {
@@ -119,6 +143,12 @@ void vsp_stats_print(const char *why)
 		for (j = 0; j < VSP_E_NR; j++)
 			put(line, sizeof(line), &off, "%s\"%s\":%llu", j ? "," : "",
 			    error_names[j], (unsigned long long)s.errors[j]);
+		put(line, sizeof(line), &off, "},\"splice\":\"%s\",\"paths\":{\"kernel\":%llu,"
+		    "\"user\":%llu},\"fallbacks\":{", splice_name(),
+		    (unsigned long long)s.path_kernel, (unsigned long long)s.path_user);
+		for (j = 0; j < VSP_F_NR; j++)
+			put(line, sizeof(line), &off, "%s\"%s\":%llu", j ? "," : "",
+			    fallback_names[j], (unsigned long long)s.fallbacks[j]);
 		put(line, sizeof(line), &off, "}}");
 	} else {
 		put(line, sizeof(line), &off,
@@ -136,6 +166,12 @@ void vsp_stats_print(const char *why)
 		for (j = 0; j < VSP_E_NR; j++)
 			put(line, sizeof(line), &off, " %s %llu", error_names[j],
 			    (unsigned long long)s.errors[j]);
+		put(line, sizeof(line), &off, " splice %s paths kernel %llu user %llu fallbacks",
+		    splice_name(), (unsigned long long)s.path_kernel,
+		    (unsigned long long)s.path_user);
+		for (j = 0; j < VSP_F_NR; j++)
+			put(line, sizeof(line), &off, " %s %llu", fallback_names[j],
+			    (unsigned long long)s.fallbacks[j]);
 	}
 	if (off >= sizeof(line) - 1)
 		off = sizeof(line) - 2;

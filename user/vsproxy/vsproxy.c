@@ -83,7 +83,11 @@ static void usage(FILE *f)
 "                             on stdout, no notes\n"
 "  -p, --pretty               indented error objects (implies --json)\n"
 "      --stats-file FILE      append counters to FILE instead of stderr\n"
-"      --no-splice            copy through user space even between TCP sockets\n"
+"      --splice MODE          kernel: splice each direction in the kernel once\n"
+"                             user space holds none of its bytes (sockmap; exit\n"
+"                             if the kernel cannot); user: through user space;\n"
+"                             auto: kernel where it can (default)\n"
+"      --no-splice            user path: copy even between TCP sockets\n"
 "  -v, --verbose              log each connection (-vv: more)\n"
 "  -V, --version              print the version\n"
 "  -h, --help                 this text\n"
@@ -120,6 +124,7 @@ enum {
 	OPT_STATS_FILE,
 	OPT_NO_SPLICE,
 	OPT_BUFFER,
+	OPT_SPLICE,
 };
 
 static const struct option long_opts[] = {
@@ -133,6 +138,7 @@ static const struct option long_opts[] = {
 	{ "stats",		required_argument,	NULL, 's' },
 	{ "stats-file",		required_argument,	NULL, OPT_STATS_FILE },
 	{ "no-splice",		no_argument,		NULL, OPT_NO_SPLICE },
+	{ "splice",		required_argument,	NULL, OPT_SPLICE },
 	{ "verbose",		no_argument,		NULL, 'v' },
 	{ 0 }
 };
@@ -173,6 +179,17 @@ static void parse_args(int argc, char **argv)
 			break;
 		case OPT_NO_SPLICE:
 			vsp_opts.no_splice = true;
+			break;
+		case OPT_SPLICE:
+			if (!strcmp(optarg, "kernel"))
+				vsp_opts.splice = VSP_SPLICE_KERNEL;
+			else if (!strcmp(optarg, "user"))
+				vsp_opts.splice = VSP_SPLICE_USER;
+			else if (!strcmp(optarg, "auto"))
+				vsp_opts.splice = VSP_SPLICE_AUTO;
+			else
+				cli_usage_err("--splice: unknown mode '%s' (kernel, user, auto)",
+					      optarg);
 			break;
 		case 'v':
 			vsp_opts.verbose++;
@@ -308,6 +325,8 @@ int main(int argc, char **argv)
 	raise_nofile();
 	signals_block(&set);
 
+	if (vsp_splice_init())
+		return 1;
 	if (vsp_loops_init())
 		return 1;
 	p_dbg("%d event loop%s, %u-byte queues, %s", vsp_opts.threads,

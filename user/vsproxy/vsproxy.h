@@ -24,6 +24,20 @@
  *
  * Counters are per loop, written only by the owning thread with relaxed
  * atomic stores, and summed by the main thread when it prints them.
+ *
+ * Kernel path (splice.c, --splice kernel|auto): once the target is
+ * connected, both sockets join the sockmap of bpf/vsproxy_splice.bpf.c,
+ * held: the verdict passes every skb up and the connection runs as above
+ * (copying, never splice(), which would bypass the sockmap's queue).  Each
+ * direction then hands itself over when user space holds none of its bytes
+ * (protocol in include/uapi/vsproxy_splice.h): from then on its bytes go
+ * from one socket's receive path to the other's send path in the kernel.
+ * Once both directions are over, the sockets stay registered for EPOLLRDHUP
+ * only: user space still sees EOF, reset and errors, and passes an EOF on
+ * (shutdown) only once every byte before it has reached the other socket:
+ * the source has no byte left before the verdict (TCP: SIOCINQ is 0), and
+ * the bytes the kernel sent into the destination (counted by the fexit
+ * program) have caught up with the bytes redirected to it.
  */
 #ifndef VSPROXY_H
 #define VSPROXY_H
@@ -44,6 +58,8 @@ struct vsp_map {
 	const char *where;		/* "CONFIG:LINE" or "command line" */
 };
 
+enum vsp_splice_mode { VSP_SPLICE_AUTO, VSP_SPLICE_KERNEL, VSP_SPLICE_USER };
+
 struct vsp_opts {
 	struct vsp_map *maps;
 	int nr_maps;
@@ -56,6 +72,7 @@ struct vsp_opts {
 	bool json;
 	const char *stats_file;
 	bool no_splice;
+	enum vsp_splice_mode splice;
 	int verbose;
 };
 
@@ -100,6 +117,21 @@ enum vsp_error {
 	VSP_E_NR
 };
 
+/* Why a connection stayed in user space with --splice kernel|auto. */
+#define VSP_FALLBACKS(X)						\
+	X(UNSUPPORTED,	"unsupported")	/* the kernel cannot (said at start) */ \
+	X(FAMILY,	"vsock_vsock")	/* no TCP side to order the EOF by */ \
+	X(SLOTS,	"slots")	/* no free sockmap slot */	\
+	X(INSERT,	"insert")	/* the kernel refused a socket */ \
+	X(NEVER_IDLE,	"never_idle")	/* ended before a direction could switch */
+
+enum vsp_fallback {
+#define X(id, name) VSP_F_##id,
+	VSP_FALLBACKS(X)
+#undef X
+	VSP_F_NR
+};
+
 struct vsp_stats {
 	uint64_t accepted;
 	uint64_t closed;
@@ -108,6 +140,9 @@ struct vsp_stats {
 	uint64_t bytes[2];		/* per direction, delivered */
 	int64_t queued[2];		/* per direction, held by us now */
 	uint64_t errors[VSP_E_NR];
+	uint64_t path_kernel;		/* closed; a direction went through the kernel */
+	uint64_t path_user;		/* closed; all in user space */
+	uint64_t fallbacks[VSP_F_NR];
 };
 
 #define STAT_ADD(field, n)						\
@@ -116,6 +151,7 @@ struct vsp_stats {
 
 void vsp_stats_print(const char *why);
 const char *vsp_error_name(enum vsp_error e);
+const char *vsp_fallback_name(enum vsp_fallback f);
 
 /* ---- event loop (loop.c) ---- */
 
@@ -167,6 +203,10 @@ struct vsp_loop {
 	struct vsp_conn *connecting_tail;
 	struct vsp_conn *ready;		/* ran out of budget: continue soon */
 	struct vsp_conn *dead;		/* freed after the current batch */
+	struct vsp_conn *flushing;	/* kernel path: EOF waits for its bytes */
+
+	int *free_slots;		/* sockmap slots of this loop */
+	int nr_free_slots;
 
 	struct vsp_pool bufs;		/* free ring buffers */
 	struct vsp_pool pipes;		/* free pipes (two fds packed) */
@@ -204,6 +244,14 @@ struct vsp_side {
 	bool shut_wr;			/* we shut down its write side */
 };
 
+/* A direction's path, kernel side (see "Kernel path" at the top). */
+enum vsp_kstate {
+	VSP_K_OFF,			/* user space only */
+	VSP_K_BASE,			/* in the sockmap, held: no baseline yet */
+	VSP_K_SWITCH,			/* held or handing over */
+	VSP_K_ON,			/* in the kernel */
+};
+
 struct vsp_dir {
 	/* copy mode: ring buffer */
 	char *buf;
@@ -212,6 +260,14 @@ struct vsp_dir {
 	int pfd[2];
 	uint32_t plen;
 	bool done;			/* EOF forwarded */
+	/* kernel path */
+	enum vsp_kstate kstate;
+	bool released;			/* ctl written without hold once */
+	bool flush;			/* EOF seen, waits for its bytes */
+	uint64_t p0;			/* passed, read before the last read */
+	uint64_t pb;			/* passed at the baseline */
+	uint64_t rb;			/* bytes read since the baseline */
+	uint64_t written;		/* bytes user space wrote on */
 };
 
 enum vsp_conn_state { VSP_CONNECTING, VSP_OPEN, VSP_CLOSED };
@@ -223,12 +279,19 @@ struct vsp_conn {
 	enum vsp_conn_state state;
 	bool splice;
 	bool on_ready;
+	bool on_flush;
+	bool ksplice;			/* kernel path tried for this one */
+	bool kevents;			/* registered for EPOLLRDHUP only */
+	bool kcounted;			/* counted as kernel path */
+	int8_t fallback;		/* enum vsp_fallback, or -1 */
+	int slot[2];			/* sockmap slots, -1 if none */
 	int map;
 	uint64_t id;
 	int64_t deadline;		/* connect deadline, ms */
 	struct vsp_conn *next, *prev;	/* loop->conns */
 	struct vsp_conn *cnext, *cprev;	/* loop->connecting */
 	struct vsp_conn *rnext;		/* loop->ready or loop->dead */
+	struct vsp_conn *fnext;		/* loop->flushing */
 };
 
 void vsp_conn_new(struct vsp_loop *l, int fd, int map);
@@ -238,5 +301,22 @@ void vsp_conn_timeout(struct vsp_conn *c);
 void vsp_conn_abort(struct vsp_conn *c);
 void vsp_conn_free(struct vsp_conn *c);
 void vsp_pools_free(struct vsp_loop *l);
+void vsp_conn_flush_all(struct vsp_loop *l);
+
+/* ---- kernel path (splice.c) ---- */
+
+extern bool vsp_splice_on;		/* the kernel path may be tried */
+
+/* Probe once at start; -1 if --splice kernel cannot be had (said why). */
+int vsp_splice_init(void);
+int vsp_splice_loop_init(struct vsp_loop *l);
+/* Both sockets into the sockmap, held; 0 or -enum vsp_fallback. */
+int vsp_splice_attach(struct vsp_conn *c);
+/* Close-time: give the slots back; bytes[i] the kernel moved per direction. */
+void vsp_splice_detach(struct vsp_conn *c, uint64_t bytes[2]);
+int vsp_splice_counts(int slot, uint64_t *passed, uint64_t *redirected);
+void vsp_splice_ctl(int slot, uint64_t acked, bool hold);
+/* Has everything before the source's EOF reached the destination? */
+bool vsp_splice_flushed(struct vsp_conn *c, int i);
 
 #endif
