@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The kernel path: load bpf/vsproxy_splice.bpf.o through its skeleton, probe
- * once whether this kernel lets a VSOCK socket join a sockmap, and put the
- * two sockets of a connection in (see "Kernel path" in vsproxy.h and the
+ * once whether this kernel lets a VSOCK socket join a sockmap (a TCP one,
+ * when no mapping has VSOCK: then VSOCK is never touched), and put the two
+ * sockets of a connection in (see "Kernel path" in vsproxy.h and the
  * protocol in include/uapi/vsproxy_splice.h).
  *
  * Slots: the last one is the probe's; the others are dealt out to the loops
@@ -17,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/bpf.h>
 #include <linux/sockios.h>
@@ -98,23 +100,46 @@ static int vsock_pair(int *lfd, int *cfd, int *fd)
 	return *fd < 0 ? -errno : 0;
 }
 
+/* A connected TCP pair over 127.0.0.1, as vsock_pair(). */
+static int tcp_pair(int *lfd, int *cfd, int *fd)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*lfd < 0)
+		return -errno;
+	if (bind(*lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(*lfd, 1) ||
+	    getsockname(*lfd, (struct sockaddr *)&sa, &sl))
+		return -errno;
+	*cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*cfd < 0)
+		return -errno;
+	if (connect(*cfd, (struct sockaddr *)&sa, sizeof(sa)))
+		return -errno;
+	*fd = accept4(*lfd, NULL, NULL, SOCK_CLOEXEC);
+	return *fd < 0 ? -errno : 0;
+}
+
 /*
  * Can a connected VSOCK socket join the sockmap?  1 yes, 0 no (why in
  * @why), -1 could not tell (no loopback transport).
  */
-static int probe_vsock(char *why, size_t len)
+static int probe_vsock(char *why, size_t len, bool vsock)
 {
 	int lfd = -1, cfd = -1, fd = -1, err, ret;
 	__u32 key = PROBE_SLOT;
 	__u64 val;
 
-	err = vsock_pair(&lfd, &cfd, &fd);
+	err = vsock ? vsock_pair(&lfd, &cfd, &fd) : tcp_pair(&lfd, &cfd, &fd);
 	if (err) {
-		snprintf(why, len, "no VSOCK loopback pair to test with (%s)", strerror(-err));
+		snprintf(why, len, "no %s loopback pair to test with (%s)",
+			 vsock ? "VSOCK" : "TCP", strerror(-err));
 		ret = -1;
 	} else if (val = fd, bpf_map_update_elem(socks_fd, &key, &val, BPF_ANY)) {
 		err = errno;
-		if (err == EOPNOTSUPP || err == EINVAL || err == EPROTONOSUPPORT)
+		if (vsock && (err == EOPNOTSUPP || err == EINVAL || err == EPROTONOSUPPORT))
 			snprintf(why, len, "this kernel cannot put VSOCK sockets in a sockmap "
 				 "(%s; Linux 6.4 or later can)", strerror(err));
 		else
@@ -163,6 +188,17 @@ static int load(char *why, size_t len)
 	return 0;
 }
 
+static bool any_vsock(void)
+{
+	int m;
+
+	for (m = 0; m < vsp_opts.nr_maps; m++)
+		if (vsp_opts.maps[m].listen.family == AF_VSOCK ||
+		    vsp_opts.maps[m].target.family == AF_VSOCK)
+			return true;
+	return false;
+}
+
 int vsp_splice_init(void)
 {
 	bool kernel = vsp_opts.splice == VSP_SPLICE_KERNEL;
@@ -174,7 +210,13 @@ int vsp_splice_init(void)
 	if (load(why, sizeof(why))) {
 		ok = 0;
 	} else {
-		ok = probe_vsock(why, sizeof(why));
+		/* Only VSOCK's support is in question; TCP's only with no VSOCK. */
+		ok = probe_vsock(why, sizeof(why), any_vsock());
+		if (ok > 0 && !kernel_at_least(6, 4)) {
+			snprintf(why, sizeof(why), "kernels before 6.4 cannot put VSOCK "
+				 "sockets in a sockmap, and their TCP path is not trusted");
+			ok = 0;
+		}
 		if (ok < 0) {
 			/* Decided by the version; the first insert tells for sure. */
 			ok = kernel_at_least(6, 4);
