@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Stages every transport shares, measured in virtio_transport_common and
- * the socket layer (Documentation/stages.rst has the table per kernel), and
- * loopback's own one:
+ * the socket layer (Documentation/vstrace-stages.rst has the table per
+ * kernel), and loopback's own one:
  *
  *   copy (tx)      building a packet with payload: the alloc_pkt/alloc_skb
  *                  call, which copies the user data; attributed to the
