@@ -202,7 +202,12 @@ static ssize_t dir_fill(struct vsp_conn *c, struct vsp_dir *d, int fd, bool *dra
 	room = cap - d->len;
 	iov[0].iov_base = d->buf + tail;
 	iov[0].iov_len = room < cap - tail ? room : cap - tail;
-	if (iov[0].iov_len < room) {
+	/*
+	 * One segment at a time from a socket in the sockmap: its recvmsg
+	 * (6.12) hands a read spread over two segments wrong bytes past the
+	 * first.
+	 */
+	if (iov[0].iov_len < room && d->kstate == VSP_K_OFF) {
 		iov[1].iov_base = d->buf;
 		iov[1].iov_len = room - iov[0].iov_len;
 		n = 2;
@@ -428,6 +433,25 @@ static void flushing_add(struct vsp_conn *c)
 static const char *const dir_names[2] = { "c2t", "t2c" };
 
 /*
+ * A read said EOF: is it the end?  A socket whose other direction is in
+ * the kernel shares its sockmap queue between the bytes sent on into it and
+ * the bytes passed up from it, and the latter may still wait there, behind
+ * the former, when the EOF is already known: then the count of bytes passed
+ * up is ahead of what user space has read.
+ */
+static bool eof_complete(struct vsp_conn *c, int i)
+{
+	struct vsp_dir *d = &c->dir[i];
+	uint64_t passed;
+
+	if (d->kstate != VSP_K_SWITCH)
+		return true;
+	if (vsp_splice_counts(c->slot[i], &passed, NULL))
+		return true;
+	return passed == d->pb + d->rb;
+}
+
+/*
  * Direction i holds nothing in user space: let the kernel have it, if it
  * has passed up no byte that user space has not written on yet.
  */
@@ -470,11 +494,18 @@ static void conn_kernel_events(struct vsp_conn *c)
 /* Pass on the EOFs whose bytes have all gone through. */
 static void conn_flush(struct vsp_conn *c)
 {
-	int i, waiting = 0;
+	int i, waiting = 0, reread = 0;
 
 	for (i = 0; i < 2; i++) {
 		struct vsp_dir *d = &c->dir[i];
 		struct vsp_side *dst = &c->side[!i];
+
+		if (d->eof_wait) {
+			/* Read again: the bytes may have come up unannounced. */
+			d->eof_wait = false;
+			c->side[i].readable = true;
+			reread++;
+		}
 
 		if (!d->flush || d->done)
 			continue;
@@ -496,6 +527,8 @@ static void conn_flush(struct vsp_conn *c)
 	}
 	if (waiting)
 		flushing_add(c);
+	if (reread)
+		vsp_conn_run(c);
 }
 
 void vsp_conn_flush_all(struct vsp_loop *l)
@@ -576,6 +609,11 @@ static int pump(struct vsp_conn *c, int i)
 					src->readable = false;
 				STAT_ADD(c->loop->stats.queued[i], n);
 				progress = true;
+			} else if (n == 0 && !eof_complete(c, i)) {
+				/* Bytes passed up are still on their way: wait for them. */
+				src->readable = false;
+				d->eof_wait = true;
+				flushing_add(c);
 			} else if (n == 0) {
 				src->eof = true;
 				progress = true;
@@ -606,7 +644,13 @@ static int pump(struct vsp_conn *c, int i)
 			return PUMP_MORE;
 	}
 
-	if (d->kstate == VSP_K_SWITCH && !dir_queued(d) && !src->readable && !src->eof && open)
+	/*
+	 * Not while the other direction has no baseline: bytes this one
+	 * redirected would share the other socket's queue with bytes passed
+	 * up there, and delay those past the read that sets the baseline.
+	 */
+	if (d->kstate == VSP_K_SWITCH && c->dir[!i].kstate != VSP_K_BASE &&
+	    !dir_queued(d) && !src->readable && !src->eof && open)
 		dir_switch(c, i);
 
 	if (src->eof && !d->done && !dir_queued(d) && open && d->released) {
@@ -671,6 +715,11 @@ static void connect_done(struct vsp_conn *c)
 	if (c->ksplice) {
 		int r = vsp_splice_attach(c);
 
+		if (r == -VSP_F_NR) {
+			/* Bytes lost with a socket taken out of the sockmap. */
+			conn_fail(c, 0, EPIPE, "sockmap removal on");
+			return;
+		}
 		if (r < 0) {
 			c->fallback = -r;
 			p_dbg("conn %llu: user space (%s)", (unsigned long long)c->id,

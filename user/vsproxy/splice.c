@@ -335,7 +335,7 @@ int vsp_splice_attach(struct vsp_conn *c)
 {
 	static struct vsp_ratelimit rl = { .window = -1 };
 	struct vsp_loop *l = c->loop;
-	int i, err = 0, inserted = 0;
+	int i, n, first, err = 0, inserted = 0;
 	__u32 key;
 	__u64 val;
 
@@ -350,10 +350,14 @@ int vsp_splice_attach(struct vsp_conn *c)
 	for (i = 0; i < 2 && !err; i++)
 		err = slot_prepare(c->slot[i], c->slot[!i], c->side[i].fd);
 	/*
-	 * The client first: it is the one that may have half-closed already
-	 * (a TCP socket joins only while established), and then nothing is in.
+	 * A TCP socket first (the client's if both are): a TCP socket joins
+	 * only while established, so it is the one a peer's early FIN keeps
+	 * out, and then nothing is in.  A VSOCK socket stays established
+	 * through its peer's shutdown.
 	 */
-	for (i = 0; i < 2 && !err; i++) {
+	first = c->side[0].tcp ? 0 : 1;
+	for (n = 0; n < 2 && !err; n++) {
+		i = n ? !first : first;
 		key = c->slot[i];
 		val = c->side[i].fd;	/* the map's value is 64 bits wide */
 		if (bpf_map_update_elem(socks_fd, &key, &val, BPF_NOEXIST))
@@ -362,38 +366,47 @@ int vsp_splice_attach(struct vsp_conn *c)
 			inserted++;
 	}
 	if (!err) {
-		for (i = 0; i < 2; i++)
-			c->dir[i].kstate = VSP_K_BASE;
+		/*
+		 * What user space reads from now on came through the verdict
+		 * (passed), except from a VSOCK socket, which hands out bytes
+		 * queued before its insertion directly: its count starts only
+		 * after a read that found nothing (VSP_K_BASE).
+		 */
+		for (i = 0; i < 2; i++) {
+			c->dir[i].kstate = c->side[i].tcp ? VSP_K_SWITCH : VSP_K_BASE;
+			c->dir[i].pb = c->dir[i].rb = 0;
+		}
 		return 0;
 	}
 
 	if (vsp_opts.verbose || vsp_ratelimit(&rl))
 		p_info("conn %llu: %s joins no sockmap: %s (user space for this one)",
-		       (unsigned long long)c->id, inserted ? "target" : "client",
-		       strerror(-err));
+		       (unsigned long long)c->id,
+		       (inserted ? !first : first) ? "target" : "client", strerror(-err));
 	/* An auto start that could not test: the first refusal decides. */
-	if (vsp_opts.splice == VSP_SPLICE_AUTO && !inserted && !c->side[0].tcp &&
+	if (vsp_opts.splice == VSP_SPLICE_AUTO && !inserted && !c->side[first].tcp &&
 	    (err == -EOPNOTSUPP || err == -EPROTONOSUPPORT)) {
 		vsp_splice_on = false;
 		p_info("splice: user space from now on (this kernel cannot put VSOCK "
 		       "sockets in a sockmap: %s)", strerror(-err));
 	}
 	if (inserted) {
+		uint64_t passed = 0;
+
 		/*
-		 * The client stays in, held for good (its bytes all pass up):
-		 * taking it out would drop what the kernel queued for it.  Its
-		 * slot is given back when it is closed.
+		 * Out again, and the connection stays in user space.  Bytes the
+		 * program passed up meanwhile went with the socket's sockmap
+		 * state: then the stream has a hole, and only a reset is right.
 		 */
-		slot_forget(c->side[1].fd);
-		vsp_splice_ctl(c->slot[1], 0, true);
-		l->free_slots[l->nr_free_slots++] = c->slot[1];
-		c->slot[1] = -1;
-		return -VSP_F_INSERT;
+		key = c->slot[first];
+		bpf_map_delete_elem(socks_fd, &key);
+		if (!vsp_splice_counts(c->slot[first], &passed, NULL) && passed)
+			err = -EPIPE;
 	}
 	slot_forget(c->side[0].fd);
 	slot_forget(c->side[1].fd);
 	slots_put(c);
-	return -VSP_F_INSERT;
+	return err == -EPIPE ? -VSP_F_NR : -VSP_F_INSERT;
 }
 
 void vsp_splice_detach(struct vsp_conn *c, uint64_t bytes[2])

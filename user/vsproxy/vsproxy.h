@@ -264,6 +264,7 @@ struct vsp_dir {
 	enum vsp_kstate kstate;
 	bool released;			/* ctl written without hold once */
 	bool flush;			/* EOF seen, waits for its bytes */
+	bool eof_wait;			/* EOF read, passed bytes not yet up */
 	uint64_t p0;			/* passed, read before the last read */
 	uint64_t pb;			/* passed at the baseline */
 	uint64_t rb;			/* bytes read since the baseline */
