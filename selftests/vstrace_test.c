@@ -39,6 +39,7 @@
 #include <linux/netlink.h>
 #include <linux/vm_sockets.h>
 #include "kselftest_harness.h"
+#include "delay_util.h"
 #include "vsock_util.h"
 #include "vstrace_nl.h"
 
@@ -645,42 +646,90 @@ out:
 	return NULL;
 }
 
+/* One epoll-echo run of @n round trips; the wakeup histogram's count and sum. */
+static int epoll_run(struct vs_nl *nl, unsigned int port, int n, uint64_t *count,
+		     uint64_t *sum)
+{
+	struct vs_filter f = { .cid = -1, .port = port, .transport = -1 };
+	struct vs_stats *s = malloc(sizeof(*s));
+	const struct vs_hist *h;
+	pthread_t thread;
+	int lfd, err;
+
+	*count = *sum = 0;
+	if (!s)
+		return -ENOMEM;
+	lfd = vsock_listen(port);
+	if (lfd < 0) {
+		free(s);
+		return lfd;
+	}
+	if (pthread_create(&thread, NULL, epoll_echo_main, &lfd)) {
+		close(lfd);
+		free(s);
+		return -EAGAIN;
+	}
+	err = vs_nl_start(nl, &f);
+	/* The echo thread ends when the client closes: connect even on error. */
+	if (!err)
+		err = ping_pong(VMADDR_CID_LOCAL, port, n, 64);
+	else
+		close(vsock_connect(VMADDR_CID_LOCAL, port));
+	vs_nl_stop(nl);
+	pthread_join(thread, NULL);
+	close(lfd);
+	if (!err)
+		err = vs_nl_stats(nl, s);
+	if (!err) {
+		h = vs_stats_hist(s, VSTRACE_STAGE_SCHED, VSTRACE_DIR_WAKEUP,
+				  VSTRACE_TRANSPORT_LOOPBACK);
+		*count = h->count;
+		*sum = h->sum;
+	}
+	free(s);
+	return err;
+}
+
 /*
  * A reader that waits in epoll gets its wakeup measured: data ready -> its
- * first vsock_poll.  The server waits in epoll, the client in recv; both
- * wakeups are real, so the lower quartile is not near zero.
+ * first vsock_poll.  Proved by moving it: vstrace_delay.ko spins in
+ * ep_poll_callback(), which runs between the two (sk_data_ready wakes the
+ * epoll waiter through it), for RW packets only (the same callback also
+ * runs for write-space wakeups, outside any wakeup interval), and the
+ * wakeup total must grow by the time spun.  Were the epoll reader's wakeup restarted at its recvmsg, after
+ * the spin, it would not grow at all.
  */
 TEST_F(vstrace, epoll_reader_gets_wakeup)
 {
-	struct vs_filter f = { .cid = -1, .port = test_port(16), .transport = -1 };
-	const int L = VSTRACE_TRANSPORT_LOOPBACK, n = 100;
-	struct vs_stats *s = malloc(sizeof(*s));
-	const struct vs_hist *h;
-	uint64_t rtt_ns, p25, p75;
-	pthread_t thread;
-	int lfd;
+	/* Only inside the recv_pkt of an RW packet: its data-ready wakeup. */
+	struct delay_spec spec = { .func = "ep_poll_callback", .where = "entry",
+				   .match_op = VSTRACE_OP_RW, .delay_ns = 200000 };
+	struct delay_count before = { 0 }, after = { 0 }, spun;
+	uint64_t c0, s0, c1, s1;
+	const int n = 100;
+	double grew;
 
-	ASSERT_NE(NULL, s);
 	pin_to_cpu0();
-	lfd = vsock_listen(test_port(16));
-	ASSERT_LE(0, lfd);
-	ASSERT_EQ(0, pthread_create(&thread, NULL, epoll_echo_main, &lfd));
-	ASSERT_EQ(0, vs_nl_start(self->nl, &f));
-	ASSERT_EQ(0, ping_pong_timed(VMADDR_CID_LOCAL, test_port(16), n, 64, &rtt_ns));
-	ASSERT_EQ(0, vs_nl_stop(self->nl));
-	pthread_join(thread, NULL);
-	close(lfd);
-	ASSERT_EQ(0, vs_nl_stats(self->nl, s));
+	ASSERT_EQ(0, epoll_run(self->nl, test_port(16), n, &c0, &s0));
+	ASSERT_EQ(0, delay_load(project, &spec)) TH_LOG("cannot load vstrace_delay.ko");
+	ASSERT_EQ(0, delay_read(&before));
+	EXPECT_EQ(0, epoll_run(self->nl, test_port(17), n, &c1, &s1));
+	EXPECT_EQ(0, delay_read(&after));
+	EXPECT_EQ(0, delay_unload());
+	spun = delay_diff(&after, &before);
 
-	h = vs_stats_hist(s, VSTRACE_STAGE_SCHED, VSTRACE_DIR_WAKEUP, L);
-	p25 = vs_hist_percentile(h, 25.0);
-	p75 = vs_hist_percentile(h, 75.0);
-	TH_LOG("wakeup: %llu samples, mean %.0f ns, p25 %llu, p75 %llu; round trip %.0f ns",
-	       (unsigned long long)h->count, vs_hist_mean(h), (unsigned long long)p25,
-	       (unsigned long long)p75, (double)rtt_ns / n);
-	EXPECT_GE(h->count, 2ull * n);
-	EXPECT_GE(p25 * 4, p75) TH_LOG("the epoll reader's wakeups are near zero");
-	free(s);
+	grew = (double)s1 - (double)s0;
+	TH_LOG("wakeup: %llu samples, %.0f ns in all; with %llu spins of %.0f ns: %llu samples, "
+	       "%.0f ns (grew %.0f ns, %.0f%% of the time spun)",
+	       (unsigned long long)c0, (double)s0, (unsigned long long)spun.hits,
+	       spun.hits ? (double)spun.spun_ns / spun.hits : 0.0, (unsigned long long)c1,
+	       (double)s1, grew, spun.spun_ns ? 100.0 * grew / spun.spun_ns : 0.0);
+	EXPECT_GE(c0, 2ull * n);
+	EXPECT_GE(c1, 2ull * n);
+	ASSERT_GE(spun.hits, (uint64_t)n);
+	EXPECT_GE(grew, 0.6 * n * ((double)spun.spun_ns / spun.hits))
+		TH_LOG("the epoll reader's wakeup misses the spin");
+	EXPECT_LE(grew, (double)spun.spun_ns + 0.25 * s0);
 }
 
 TEST_F(vstrace, status_reports_dequeue_fallback)
