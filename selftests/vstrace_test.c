@@ -1100,7 +1100,7 @@ static double guest_stage_means_sum(void)
 	return v;
 }
 
-TEST_F_TIMEOUT(vstrace, nested_vhost_and_virtio_count_both_sides, 420)
+TEST_F_TIMEOUT(vstrace, nested_vhost_and_virtio_count_both_sides, 840)
 {
 	const char *cid_env = getenv("VSTRACE_GUEST_CID");
 	struct vs_filter f = { .cid = -1, .port = -1, .transport = -1 };
