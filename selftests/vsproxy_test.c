@@ -3,18 +3,11 @@
  * vsproxy: stream semantics through the proxy, limits and arguments.
  *
  * Each test starts user/vsproxy/vsproxy (or $VSPROXY) in front of an in-test server
- * (threads) and drives it as a client.  Variants are the paths, each in
- * each mode of --splice:
- *   tcp_tcp_*, tcp_tcp_copy (--no-splice)  over 127.0.0.1;
- *   tcp_vsock_*, vsock_tcp_*               VSOCK loopback (CID 1);
- *   *_user   user space: runs anywhere (tcp_tcp) or in the testbed;
- *   *_kernel the kernel path (sockmap): testbed only; a kernel that cannot
- *            (before 6.4) must refuse it at start with a clear error, and
- *            then every test of the variant checks only that;
- *   *_auto   the kernel path where the kernel can, else user space, said
- *            once at start: testbed only.
- * With the kernel path, the tests that move data also check that it went
- * through the kernel.  Sizes and counts are chosen to finish under QEMU TCG.
+ * (threads) and drives it as a client.  Variants are the paths:
+ *   tcp_tcp, tcp_tcp_copy (--no-splice)   run anywhere, over 127.0.0.1;
+ *   tcp_vsock, vsock_tcp                   VSOCK loopback (CID 1), only in
+ *                                          the testbed (VSTRACE_TESTBED=1).
+ * Sizes and counts are chosen to finish under QEMU TCG.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,7 +29,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/vm_sockets.h>
 
@@ -510,11 +502,7 @@ static int proxy_startv(struct proxy *p, char *const args[])
 
 	end = now_ms() + READY_MS;
 	while (!(s = log_has(p, "listening on ") ? strstr(read_file(p->log), "listening on ") : NULL)) {
-		if (waitpid(p->pid, &p->status, WNOHANG) == p->pid) {
-			p->pid = 0;	/* exited: status in p->status */
-			return -1;
-		}
-		if (now_ms() > end)
+		if (now_ms() > end || waitpid(p->pid, &p->status, WNOHANG) == p->pid)
 			return -1;
 		usleep(10000);
 	}
@@ -581,64 +569,35 @@ static long proxy_stat(struct proxy *p, const char *name)
 	return s ? strtol(s + strlen(key), NULL, 10) : -1;
 }
 
-/* ---- the fixture: one proxy in front of one server, per path and mode ---- */
-
-/* Can this kernel put VSOCK sockets in a sockmap (vsproxy's kernel path)? */
-static bool kernel_splices(void)
-{
-	struct utsname u;
-	int a = 0, b = 0;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &a, &b) != 2)
-		return false;
-	return a > 6 || (a == 6 && b >= 4);
-}
+/* ---- the fixture: one proxy in front of one server, per path ---- */
 
 FIXTURE(proxy) {
 	struct server srv;
 	struct proxy px;
 	char listen[64], target[64];
-	bool refused;		/* --splice kernel refused, as it must be here */
 };
 
 FIXTURE_VARIANT(proxy) {
 	int listen_family;
 	int target_family;
 	bool copy;		/* --no-splice */
-	const char *splice;	/* --splice MODE */
 };
 
-#define PATH_VARIANTS(name, lf, tf)					\
-	FIXTURE_VARIANT_ADD(proxy, name##_user) {			\
-		.listen_family = lf, .target_family = tf, .splice = "user", \
-	};								\
-	FIXTURE_VARIANT_ADD(proxy, name##_kernel) {			\
-		.listen_family = lf, .target_family = tf, .splice = "kernel", \
-	};								\
-	FIXTURE_VARIANT_ADD(proxy, name##_auto) {			\
-		.listen_family = lf, .target_family = tf, .splice = "auto", \
-	}
-
-PATH_VARIANTS(tcp_tcp, AF_INET, AF_INET);
-PATH_VARIANTS(tcp_vsock, AF_INET, AF_VSOCK);
-PATH_VARIANTS(vsock_tcp, AF_VSOCK, AF_INET);
+FIXTURE_VARIANT_ADD(proxy, tcp_tcp) {
+	.listen_family = AF_INET, .target_family = AF_INET,
+};
 
 FIXTURE_VARIANT_ADD(proxy, tcp_tcp_copy) {
-	.listen_family = AF_INET, .target_family = AF_INET, .copy = true, .splice = "user",
+	.listen_family = AF_INET, .target_family = AF_INET, .copy = true,
 };
 
-/* The kernel path is expected: the variant asks for it and the kernel can. */
-static bool expect_kernel(const FIXTURE_VARIANT(proxy) *variant)
-{
-	return strcmp(variant->splice, "user") && kernel_splices();
-}
+FIXTURE_VARIANT_ADD(proxy, tcp_vsock) {
+	.listen_family = AF_INET, .target_family = AF_VSOCK,
+};
 
-/* A kernel variant on a kernel that refused it: nothing more to test. */
-#define RETURN_IF_REFUSED()						\
-	do {								\
-		if (self->refused)					\
-			return;						\
-	} while (0)
+FIXTURE_VARIANT_ADD(proxy, vsock_tcp) {
+	.listen_family = AF_VSOCK, .target_family = AF_INET,
+};
 
 static void addr_text(char *out, size_t len, int family, bool listen, unsigned int port)
 {
@@ -657,8 +616,6 @@ static int start_proxy(FIXTURE_DATA(proxy) *self, const FIXTURE_VARIANT(proxy) *
 
 	args[n++] = "-t";
 	args[n++] = "2";
-	args[n++] = "--splice";
-	args[n++] = (char *)variant->splice;
 	if (variant->copy)
 		args[n++] = "--no-splice";
 	while (extra && *extra && n < 20)
@@ -673,48 +630,17 @@ FIXTURE_SETUP(proxy)
 {
 	bool vsock = variant->listen_family == AF_VSOCK ||
 		     variant->target_family == AF_VSOCK;
-	int rc;
 
 	if (vsock && !in_testbed())
 		SKIP(return, "VSOCK paths run in the testbed only (VSTRACE_TESTBED=1)");
-	/* The kernel path loads BPF and probes VSOCK: not on this machine. */
-	if (strcmp(variant->splice, "user") && !in_testbed())
-		SKIP(return, "--splice %s runs in the testbed only (VSTRACE_TESTBED=1)",
-		     variant->splice);
 	raise_nofile();
 	ASSERT_EQ(0, server_start(&self->srv, variant->target_family));
 	addr_text(self->target, sizeof(self->target), variant->target_family, false,
 		  self->srv.port);
 	addr_text(self->listen, sizeof(self->listen), variant->listen_family, true,
 		  variant->listen_family == AF_VSOCK ? vsock_port() : 0);
-	rc = start_proxy(self, variant, &self->px, self->target, NULL);
-	if (!strcmp(variant->splice, "kernel") && !kernel_splices()) {
-		/* Refused at start, exit 1, the reason named. */
-		ASSERT_NE(0, rc) TH_LOG("--splice kernel started on a kernel that cannot");
-		if (self->px.pid)
-			ASSERT_TRUE(proxy_wait(&self->px, 5000));
-		EXPECT_TRUE(WIFEXITED(self->px.status));
-		EXPECT_EQ(1, WEXITSTATUS(self->px.status));
-		EXPECT_TRUE(log_has(&self->px, "Error: --splice kernel: ")) {
-			TH_LOG("log: %s", read_file(self->px.log));
-		}
-		EXPECT_TRUE(log_has(&self->px, "cannot put VSOCK sockets in a sockmap"));
-		self->refused = true;
-		return;
-	}
-	ASSERT_EQ(0, rc) {
+	ASSERT_EQ(0, start_proxy(self, variant, &self->px, self->target, NULL)) {
 		TH_LOG("proxy did not start: %s", read_file(self->px.log) ?: "");
-	}
-	/* Which path, said once at start. */
-	if (!strcmp(variant->splice, "auto") && !kernel_splices()) {
-		EXPECT_TRUE(log_has(&self->px, "splice: user space (")) {
-			TH_LOG("log: %s", read_file(self->px.log));
-		}
-	}
-	if (expect_kernel(variant)) {
-		EXPECT_TRUE(log_has(&self->px, "splice: kernel (")) {
-			TH_LOG("log: %s", read_file(self->px.log));
-		}
 	}
 }
 
@@ -757,9 +683,6 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
-/* Offset of the first wrong byte of the last echo_through(), or -1. */
-static int64_t echo_bad = -1;
-
 /*
  * Send len pattern bytes and half-close while reading the echo; returns the
  * number of bytes that came back intact before EOF, or -1 on a mismatch.
@@ -790,7 +713,6 @@ static int64_t echo_through(int fd, size_t len, int *err)
 	pthread_join(t, NULL);
 	if (snd.err)
 		*err = snd.err;
-	echo_bad = bad;
 	return bad >= 0 ? -1 : off;
 }
 
@@ -803,8 +725,6 @@ TEST_F_TIMEOUT(proxy, integrity, 120)
 	};
 	unsigned int i;
 
-	RETURN_IF_REFUSED();
-
 	self->srv.mode = SRV_ECHO;
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		int fd = client(self), err;
@@ -813,19 +733,13 @@ TEST_F_TIMEOUT(proxy, integrity, 120)
 		ASSERT_LE(0, fd);
 		got = echo_through(fd, sizes[i], &err);
 		EXPECT_EQ((int64_t)sizes[i], got) {
-			TH_LOG("size %zu: got %lld back, error %s, first wrong byte at %lld",
-			       sizes[i], (long long)got, strerror(err), (long long)echo_bad);
+			TH_LOG("size %zu: got %lld back, error %s", sizes[i],
+			       (long long)got, strerror(err));
 		}
 		close(fd);
 	}
 	/* Every byte counted once each way. */
 	EXPECT_EQ(0, proxy_stat(&self->px, "queued c2t"));
-	/* The big ones at least went through the kernel. */
-	if (expect_kernel(variant)) {
-		EXPECT_LT(0, proxy_stat(&self->px, "paths kernel"));
-	} else {
-		EXPECT_EQ(0, proxy_stat(&self->px, "paths kernel"));
-	}
 }
 
 /* Client half-closes: the target sees EOF and can still answer. */
@@ -833,8 +747,6 @@ TEST_F(proxy, halfclose_client)
 {
 	char buf[64] = { 0 };
 	int fd;
-
-	RETURN_IF_REFUSED();
 
 	self->srv.mode = SRV_TRAILER;
 	fd = client(self);
@@ -854,8 +766,6 @@ TEST_F(proxy, halfclose_target)
 	uint8_t *buf = malloc(FIRST_LEN + 1);
 	struct sender snd;
 	int fd;
-
-	RETURN_IF_REFUSED();
 
 	self->srv.mode = SRV_FIRST;
 	fd = client(self);
@@ -883,8 +793,6 @@ TEST_F(proxy, reset_from_target)
 	ssize_t n;
 	int fd;
 
-	RETURN_IF_REFUSED();
-
 	self->srv.mode = SRV_RESET;
 	fd = client(self);
 	ASSERT_LE(0, fd);
@@ -905,8 +813,6 @@ TEST_F(proxy, reset_from_client)
 {
 	int fd;
 
-	RETURN_IF_REFUSED();
-
 	self->srv.mode = SRV_SINK;
 	fd = client(self);
 	ASSERT_LE(0, fd);
@@ -921,12 +827,7 @@ TEST_F(proxy, reset_from_client)
 	}
 }
 
-/*
- * A slow reader: the proxy stops reading instead of queueing without bound.
- * On the kernel path the proxy holds nothing (queued stays 0) and the
- * kernel's own queue is not bounded (Documentation/vsproxy.rst): there the
- * test checks that every byte arrives, in order, once the reader resumes.
- */
+/* A slow reader: the proxy stops reading instead of queueing without bound. */
 TEST_F_TIMEOUT(proxy, backpressure, 60)
 {
 	const size_t total = 8 << 20;
@@ -934,8 +835,6 @@ TEST_F_TIMEOUT(proxy, backpressure, 60)
 	pthread_t t;
 	long queued;
 	int64_t end;
-
-	RETURN_IF_REFUSED();
 
 	self->srv.mode = SRV_HOLD;
 	snd.fd = client(self);
@@ -966,8 +865,6 @@ TEST_F(proxy, target_down)
 	int64_t t0;
 	int fd, i;
 	ssize_t n;
-
-	RETURN_IF_REFUSED();
 
 	/* A port nobody listens on. */
 	addr_text(target, sizeof(target), variant->target_family, false,
@@ -1013,8 +910,6 @@ TEST_F(proxy, connect_timeout)
 	int64_t t0;
 	ssize_t n;
 
-	RETURN_IF_REFUSED();
-
 	if (variant->target_family == AF_VSOCK)
 		SKIP(return, "no silent VSOCK target to test against");
 	/* A listener whose one-slot queue is full drops further SYNs. */
@@ -1058,8 +953,6 @@ TEST_F_TIMEOUT(proxy, many_clients, 120)
 	char msg[128], buf[128];
 	int i, failed = 0, bad = 0, left, n;
 	int64_t end;
-
-	RETURN_IF_REFUSED();
 
 	self->srv.mode = SRV_ECHO;
 	for (i = 0; i < NR_CLIENTS; i++) {
@@ -1112,8 +1005,6 @@ TEST_F(proxy, sigterm_drain)
 	char buf[16] = { 0 };
 	int fd, fd2 = -1, i;
 
-	RETURN_IF_REFUSED();
-
 	self->srv.mode = SRV_ECHO;
 	fd = client(self);
 	ASSERT_LE(0, fd);
@@ -1154,8 +1045,6 @@ TEST_F(proxy, drain_timeout)
 	int fd;
 	int64_t t0;
 	ssize_t n;
-
-	RETURN_IF_REFUSED();
 
 	self->srv.mode = SRV_ECHO;
 	if (variant->listen_family == AF_VSOCK)
@@ -1230,7 +1119,6 @@ static const struct {
 	{ { "--threads", "0", "tcp:127.0.0.1:1", "tcp:127.0.0.1:2", NULL }, 2, "--threads: 0 is out of range" },
 	{ { "--connect-timeout", "soon", "tcp:127.0.0.1:1", "tcp:127.0.0.1:2", NULL }, 2, "--connect-timeout: 'soon' is not a duration" },
 	{ { "--bogus", NULL }, 2, "unknown option '--bogus'" },
-	{ { "--splice", "fast", "tcp:127.0.0.1:1", "tcp:127.0.0.1:2", NULL }, 2, "--splice: unknown mode 'fast' (kernel, user, auto)" },
 	{ { "--stats", NULL }, 2, "--stats needs an argument" },
 	{ { "-c", "/nonexistent/vsproxy.conf", NULL }, 2, "open config /nonexistent/vsproxy.conf: No such file" },
 };
