@@ -5,7 +5,7 @@
 # script's summary code unchanged.
 declare -A p50 p99 mean gbps hits nsph kinds
 names=(untraced "empty entry" "empty after-ftrace" "vstrace" "vstrace before")
-labels=("" "" "" /work/wt-cost/build/kmod-6.1.0-57-amd64/vstrace.ko /work/main/build/vstrace-a7ee5a8/kmod-6.1.0-57-amd64/vstrace.ko)
+labels=("" "" "" build/kmod-6.1.0-57-amd64/vstrace.ko build/vstrace-a7ee5a8/kmod-6.1.0-57-amd64/vstrace.ko)
 nv=5 KVER=6.1.0-57-amd64 points_src=status
 in=$1
 points=$(sed -n 's/^points ([0-9]*, from vstrace.ko status): //p' "$in")
