@@ -50,6 +50,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 #include "kselftest_harness.h"
+#include "testbed_util.h"
 #include "vsock_util.h"
 #include "delay_util.h"
 #include "vstrace_nl.h"
@@ -82,43 +83,9 @@ static const struct {
 };
 #define NR_LOOPBACK_STAGES	(sizeof(loopback_stages) / sizeof(loopback_stages[0]))
 
-static bool in_testbed(void)
-{
-	const char *s = getenv("VSTRACE_TESTBED");
-
-	return s && !strcmp(s, "1");
-}
-
 static int load_vstrace(void)
 {
-	char path[PATH_MAX + 128];
-	struct utsname u;
-	int fd, ret;
-
-	if (access("/sys/module/vstrace", F_OK) == 0)
-		return 0;
-	uname(&u);
-	snprintf(path, sizeof(path), "%s/build/kmod-%s/vstrace.ko", project, u.release);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-/* Kernel trouble seen in dmesg: counted at setup, compared at teardown. */
-static int kernel_trouble(void)
-{
-	FILE *f = popen("dmesg 2>/dev/null | grep -cE 'WARNING:|BUG:|Oops|general protection|soft lockup'", "r");
-	int n = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &n) != 1)
-		n = -1;
-	pclose(f);
-	return n;
+	return vstrace_ko_load(project, "");
 }
 
 static void pin_to_cpu0(void)

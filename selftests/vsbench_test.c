@@ -28,6 +28,7 @@
 #include <linux/vm_sockets.h>
 
 #include "kselftest_harness.h"
+#include "testbed_util.h"
 #include "vsock_util.h"
 
 #define OUT_MAX		(256 << 10)
@@ -54,13 +55,6 @@ static const char *vsbench_path(void)
 	exe[n] = '\0';
 	snprintf(path, sizeof(path), "%s/../user/vsbench/vsbench", dirname(exe));
 	return path;
-}
-
-static bool in_testbed(void)
-{
-	const char *e = getenv("VSTRACE_TESTBED");
-
-	return e && !strcmp(e, "1");
 }
 
 static double now_s(void)

@@ -33,6 +33,7 @@
 #include <linux/vm_sockets.h>
 
 #include "kselftest_harness.h"
+#include "testbed_util.h"
 
 /* 6.12's harness keeps a test's result in exit_code, 6.1's in passed. */
 #ifdef FIXTURE_TEARDOWN_PARENT
@@ -53,13 +54,6 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool in_testbed(void)
-{
-	const char *e = getenv("VSTRACE_TESTBED");
-
-	return e && !strcmp(e, "1");
 }
 
 static const char *proxy_path(void)

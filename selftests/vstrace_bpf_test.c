@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 #include "kselftest_harness.h"
+#include "testbed_util.h"
 #include "vsock_util.h"
 #include "vstrace_nl.h"
 #include "vstrace/bpf.h"
@@ -41,27 +42,6 @@
 #endif
 
 static char project[PATH_MAX];
-
-static bool in_testbed(void)
-{
-	const char *s = getenv("VSTRACE_TESTBED");
-
-	return s && !strcmp(s, "1");
-}
-
-/* Kernel trouble seen in dmesg: counted at setup, compared at teardown. */
-static int kernel_trouble(void)
-{
-	FILE *f = popen("dmesg 2>/dev/null | grep -cE 'WARNING:|BUG:|Oops|general protection|refcount_t|kmemleak'", "r");
-	int n = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &n) != 1)
-		n = -1;
-	pclose(f);
-	return n;
-}
 
 static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -40,50 +40,15 @@
 #include <linux/vm_sockets.h>
 #include "kselftest_harness.h"
 #include "delay_util.h"
+#include "testbed_util.h"
 #include "vsock_util.h"
 #include "vstrace_nl.h"
 
 static char project[PATH_MAX];
 
-static bool in_testbed(void)
-{
-	const char *s = getenv("VSTRACE_TESTBED");
-
-	return s && !strcmp(s, "1");
-}
-
-static void ko_path(char *buf, size_t len)
-{
-	struct utsname u;
-	const char *env = getenv("VSTRACE_KO");
-
-	uname(&u);
-	if (env)
-		snprintf(buf, len, "%s", env);
-	else
-		snprintf(buf, len, "%s/build/kmod-%s/vstrace.ko", project, u.release);
-}
-
-static bool module_loaded(void)
-{
-	return access("/sys/module/vstrace", F_OK) == 0;
-}
-
 static int load_module_params(const char *params)
 {
-	char path[PATH_MAX + 128];
-	int fd, ret;
-
-	if (module_loaded())
-		return 0;
-	ko_path(path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0);
-	ret = ret ? -errno : 0;
-	close(fd);
-	return ret;
+	return vstrace_ko_load(project, params);
 }
 
 static int load_module(void)
@@ -93,23 +58,7 @@ static int load_module(void)
 
 static int unload_module(void)
 {
-	if (!module_loaded())
-		return 0;
-	return syscall(SYS_delete_module, "vstrace", O_NONBLOCK) ? -errno : 0;
-}
-
-/* Kernel trouble seen in dmesg: counted at setup, compared at teardown. */
-static int kernel_trouble(void)
-{
-	FILE *f = popen("dmesg 2>/dev/null | grep -cE 'WARNING:|BUG:|Oops|general protection|refcount_t|kmemleak'", "r");
-	int n = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &n) != 1)
-		n = -1;
-	pclose(f);
-	return n;
+	return vstrace_ko_unload();
 }
 
 static unsigned int test_port(int n)
