@@ -315,6 +315,34 @@ void cli_no_args(int argc, char **argv)
 		cli_usage_err("unexpected argument '%s'", argv[optind]);
 }
 
+int cli_do_help(const struct cli_cmd *cmds, void (*tool_help)(FILE *out),
+		int argc, char **argv)
+{
+	static const int none[] = { 0 };
+	const struct cli_cmd *cmd;
+	char err[256];
+
+	while (cli_next_opt(argc, argv, none) != -1)
+		;
+	if (argc - optind > 1)
+		cli_usage_err("unexpected argument '%s'", argv[optind + 1]);
+	if (optind < argc) {
+		cmd = cli_cmd_find(cmds, argv[optind], err, sizeof(err));
+		if (!cmd)
+			cli_usage_err("%s", err);
+		cmd->help(stdout);
+		return 0;
+	}
+	tool_help(stdout);
+	return 0;
+}
+
+void cli_help_help(FILE *out)
+{
+	fprintf(out, "Usage: %s help [VERB]\nThe usage of %s, or of VERB.\n", cli.prog,
+		cli.prog);
+}
+
 int cli_dispatch(const struct cli_cmd *cmds, int argc, char **argv)
 {
 	const struct cli_cmd *cmd;

@@ -101,6 +101,14 @@ const struct cli_cmd *cli_cmd_find(const struct cli_cmd *cmds, const char *arg,
 int cli_dispatch(const struct cli_cmd *cmds, int argc, char **argv);
 
 /*
+ * The "help [VERB]" verb of a tool with verbs @cmds: the usage of VERB, or
+ * @tool_help's, on stdout.  cli_help_help() is its own usage.
+ */
+int cli_do_help(const struct cli_cmd *cmds, void (*tool_help)(FILE *out),
+		int argc, char **argv);
+void cli_help_help(FILE *out);
+
+/*
  * Next option for the current verb (or for the whole tool, without
  * verbs): the option id, with its argument in optarg, or -1 when done
  * (positional arguments are then argv[optind..argc-1]).  @allowed lists the

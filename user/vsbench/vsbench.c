@@ -556,11 +556,6 @@ static int do_server(int argc, char **argv)
 	return vsb_server_main(&so);
 }
 
-static void help_help(FILE *out)
-{
-	fprintf(out, "Usage: vsbench help [VERB]\nThe usage of vsbench, or of VERB.\n");
-}
-
 static int do_help(int argc, char **argv);
 
 static const struct cli_cmd cmds[] = {
@@ -568,29 +563,13 @@ static const struct cli_cmd cmds[] = {
 	{ "rr",		do_rr,		help_rr },
 	{ "stream",	do_stream,	help_stream },
 	{ "sweep",	do_sweep,	help_sweep },
-	{ "help",	do_help,	help_help },
+	{ "help",	do_help,	cli_help_help },
 	{ NULL, NULL, NULL },
 };
 
 static int do_help(int argc, char **argv)
 {
-	static const int none[] = { 0 };
-	const struct cli_cmd *cmd;
-	char err[256];
-
-	while (cli_next_opt(argc, argv, none) != -1)
-		;
-	if (argc - optind > 1)
-		cli_usage_err("unexpected argument '%s'", argv[optind + 1]);
-	if (optind < argc) {
-		cmd = cli_cmd_find(cmds, argv[optind], err, sizeof(err));
-		if (!cmd)
-			cli_usage_err("%s", err);
-		cmd->help(stdout);
-		return 0;
-	}
-	help_main(stdout);
-	return 0;
+	return cli_do_help(cmds, help_main, argc, argv);
 }
 
 int main(int argc, char **argv)

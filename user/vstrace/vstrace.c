@@ -348,7 +348,6 @@ static int do_reset(int argc, char **argv)
 }
 
 static int do_help(int argc, char **argv);
-static void help_help(FILE *out);
 
 static const struct cli_cmd cmds[] = {
 	{ "start",	do_start,	help_start },
@@ -357,35 +356,13 @@ static const struct cli_cmd cmds[] = {
 	{ "status",	do_status,	help_status },
 	{ "show",	do_show,	help_show },
 	{ "top",	do_top,		help_top },
-	{ "help",	do_help,	help_help },
+	{ "help",	do_help,	cli_help_help },
 	{ NULL, NULL, NULL },
 };
 
-
 static int do_help(int argc, char **argv)
 {
-	static const int none[] = { 0 };
-	const struct cli_cmd *cmd;
-	char err[256];
-
-	while (cli_next_opt(argc, argv, none) != -1)
-		;
-	if (argc - optind > 1)
-		cli_usage_err("unexpected argument '%s'", argv[optind + 1]);
-	if (optind < argc) {
-		cmd = cli_cmd_find(cmds, argv[optind], err, sizeof(err));
-		if (!cmd)
-			cli_usage_err("%s", err);
-		cmd->help(stdout);
-		return 0;
-	}
-	usage(stdout);
-	return 0;
-}
-
-static void help_help(FILE *out)
-{
-	fprintf(out, "Usage: vstrace help [VERB]\nThe usage of vstrace, or of VERB.\n");
+	return cli_do_help(cmds, usage, argc, argv);
 }
 
 int main(int argc, char **argv)
