@@ -292,14 +292,13 @@ int vstrace_send_pkt_info_pre(struct kprobe *kp, struct pt_regs *regs)
 	const struct virtio_vsock_pkt_info *info =
 		(const struct virtio_vsock_pkt_info *)vstrace_arg(regs, 2);
 	struct vstrace_inflight e;
-	u16 op = 0;
 	u64 t0;
 
 	if (!vstrace_active())
 		return 0;
 	t0 = vstrace_now();
-	if (info && !probe_kernel_read_compat(&op, &info->op, sizeof(op)) &&
-	    op == VIRTIO_VSOCK_OP_CREDIT_UPDATE &&
+	/* @info is the caller's live struct: read it directly. */
+	if (info && READ_ONCE(info->op) == VIRTIO_VSOCK_OP_CREDIT_UPDATE &&
 	    vstrace_inflight_take((unsigned long)current, VSTRACE_IF_DEQUEUE,
 				  t0, &e)) {
 		vstrace_hist_record(VSTRACE_CLASS_DATA, VSTRACE_STAGE_COPY,
