@@ -10,7 +10,11 @@
  *   sched (tx)     send_pkt -> the packet leaves the transport's queue: for
  *                  loopback, the worker's virtio_transport_recv_pkt() of
  *                  the same packet (virtio: stages_virtio.c, vhost: below)
- *   proto (rx)     the virtio_transport_recv_pkt() call
+ *   proto (rx)     virtio_transport_recv_pkt() entry -> the data made ready
+ *                  on the socket (sk_data_ready) for a data packet, so that
+ *                  the rest of the call, which may run beside the woken
+ *                  reader, is not counted twice; the whole call for a
+ *                  control packet
  *   sched (wakeup) data made ready on the socket (inside recv_pkt) -> its
  *                  reader runs: the first vsock_poll() of the socket (poll,
  *                  select, epoll readers) or its dequeue (blocking readers);
@@ -53,9 +57,9 @@ void vstrace_sched_tx_end(void *pkt, u32 kind, u64 now)
 	struct vstrace_inflight e;
 
 	if (vstrace_inflight_take((unsigned long)pkt, kind, now, &e))
-		vstrace_hist_record(vstrace_queued_class(e.val),
+		vstrace_hist_record(vstrace_tc_class(e.val),
 				    VSTRACE_STAGE_SCHED, VSTRACE_DIR_TX,
-				    vstrace_queued_transport(e.val), now - e.ts);
+				    vstrace_tc_transport(e.val), now - e.ts);
 }
 
 /* send_pkt(pkt) of a transport: count, end copy (tx), start sched (tx). */
@@ -81,7 +85,7 @@ int vstrace_send_pkt_pre(struct kprobe *kp, struct pt_regs *regs)
 		/* The sending task tells the 6.12 TX fast path apart. */
 		vstrace_inflight_put((unsigned long)pkt,
 				     vstrace_queued_kind[p->transport],
-				     vstrace_queued_val(p->transport,
+				     vstrace_tc_val(p->transport,
 							vstrace_pkt_class(pkt)),
 				     t0, (unsigned long)current);
 	}
@@ -140,7 +144,8 @@ int vstrace_recv_pkt_entry(struct kretprobe_instance *ri,
 		if (t == VSTRACE_TRANSPORT_LOOPBACK)
 			vstrace_sched_tx_end(pkt, VSTRACE_IF_QUEUED_LOOPBACK, t0);
 		vstrace_inflight_put((unsigned long)current, VSTRACE_IF_RX_CTX,
-				     t, t0, 0);
+				     vstrace_tc_val(t, vstrace_pkt_class(pkt)),
+				     t0, 0);
 		c->t0 = t0;
 		c->transport = t;
 		c->arg = vstrace_pkt_class(pkt);
@@ -156,19 +161,25 @@ int vstrace_recv_pkt_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct vstrace_inflight e;
 	u64 t0 = vstrace_now();
 
-	vstrace_hist_record(c->arg, VSTRACE_STAGE_PROTO, VSTRACE_DIR_RX,
-			    c->transport, t0 - c->t0);
-	vstrace_inflight_take((unsigned long)current, VSTRACE_IF_RX_CTX, t0,
-			      &e);
+	/* A data packet's proto (rx) may have ended at its data-ready. */
+	if (!vstrace_inflight_take((unsigned long)current, VSTRACE_IF_RX_CTX,
+				   t0, &e) || !e.extra)
+		vstrace_hist_record(c->arg, VSTRACE_STAGE_PROTO, VSTRACE_DIR_RX,
+				    c->transport, t0 - c->t0);
 	vstrace_account(NULL, t0, false);
 	return 0;
 }
 
-/* Data ready on a vsock socket, inside a traced recv_pkt: wakeup starts. */
+/*
+ * Data ready on a vsock socket, inside a traced recv_pkt: a data packet's
+ * proto (rx) ends and the reader's wakeup starts.  (A REQUEST makes its
+ * listener ready too: a control packet, whose proto (rx) goes on.)
+ */
 int vstrace_data_ready_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct sock *sk = (struct sock *)vstrace_arg(regs, 1);
 	struct vstrace_inflight e;
+	u32 t;
 	u64 t0;
 
 	if (!vstrace_active())
@@ -176,9 +187,18 @@ int vstrace_data_ready_pre(struct kprobe *kp, struct pt_regs *regs)
 	t0 = vstrace_now();
 	if (sk && sk->sk_family == AF_VSOCK &&
 	    vstrace_inflight_get((unsigned long)current, VSTRACE_IF_RX_CTX, t0,
-				 &e))
-		vstrace_inflight_mark((unsigned long)sk, VSTRACE_IF_WAKEUP,
-				      e.val, t0);
+				 &e)) {
+		t = vstrace_tc_transport(e.val);
+		if (vstrace_tc_class(e.val) == VSTRACE_CLASS_DATA && !e.extra) {
+			vstrace_hist_record(VSTRACE_CLASS_DATA,
+					    VSTRACE_STAGE_PROTO, VSTRACE_DIR_RX,
+					    t, t0 - e.ts);
+			vstrace_inflight_put((unsigned long)current,
+					     VSTRACE_IF_RX_CTX, e.val, e.ts, 1);
+		}
+		vstrace_inflight_mark((unsigned long)sk, VSTRACE_IF_WAKEUP, t,
+				      t0);
+	}
 	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
 	return 0;
 }

@@ -91,7 +91,7 @@ int vstrace_vq_add_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	if (!regs_return_value(regs) &&
 	    vstrace_inflight_take(c->key, VSTRACE_IF_QUEUED_VIRTIO, t0, &e)) {
-		vstrace_hist_record(vstrace_queued_class(e.val),
+		vstrace_hist_record(vstrace_tc_class(e.val),
 				    c->arg ? VSTRACE_STAGE_PROTO :
 					     VSTRACE_STAGE_SCHED,
 				    VSTRACE_DIR_TX, VSTRACE_TRANSPORT_VIRTIO,

@@ -100,7 +100,8 @@ enum vstrace_inflight_kind {
 	VSTRACE_IF_QUEUED_LOOPBACK,	/* pkt: sent, until recv_pkt */
 	VSTRACE_IF_QUEUED_VIRTIO,	/* pkt: sent, until on the virtqueue */
 	VSTRACE_IF_QUEUED_VHOST,	/* pkt: sent, until in the guest's ring */
-	VSTRACE_IF_RX_CTX,	/* task: in recv_pkt for transport @val */
+	VSTRACE_IF_RX_CTX,	/* task: in recv_pkt since @ts, @val packed as
+				 * below; @extra 1 once proto (rx) ended */
 	VSTRACE_IF_WAKEUP,	/* sock: data ready at @ts (0: none pending) */
 	VSTRACE_IF_CREDIT,	/* sock: sender waits for credit since @ts */
 	VSTRACE_IF_RX_DONE,	/* virtio rx path: virtqueue callback at @ts */
@@ -110,21 +111,22 @@ enum vstrace_inflight_kind {
 };
 
 /*
- * The @val of a VSTRACE_IF_QUEUED_* entry: the transport, and the class
- * of the packet; @extra holds the task that handed it to the transport.
+ * The @val of a VSTRACE_IF_QUEUED_* or VSTRACE_IF_RX_CTX entry: the
+ * transport, and the class of the packet.  A queued entry's @extra holds
+ * the task that handed it to the transport.
  */
-static inline u32 vstrace_queued_val(enum vstrace_transport t,
+static inline u32 vstrace_tc_val(enum vstrace_transport t,
 				     enum vstrace_class cls)
 {
 	return t | cls << 8;
 }
 
-static inline enum vstrace_transport vstrace_queued_transport(u32 val)
+static inline enum vstrace_transport vstrace_tc_transport(u32 val)
 {
 	return val & 0xff;
 }
 
-static inline enum vstrace_class vstrace_queued_class(u32 val)
+static inline enum vstrace_class vstrace_tc_class(u32 val)
 {
 	return val >> 8;
 }
