@@ -6,31 +6,20 @@
  * and the test checks that this stage's mean per message grows by the time
  * really spun (the module's spun_ns, spread over the stage's messages)
  * within 25 %, and that every other stage of the path grows by less than
- * 20 % of the time spun per hit (OTHER_LIMIT says why not 10 %).
+ * 10 % of the time spun per hit.
  *
  * Traffic: N 64-byte round trips on VSOCK loopback (CID 1), both ends
- * pinned to CPU 0 (cross-vCPU wakeups under TCG are slow and bimodal),
- * traced with a port filter.  Each end yields the CPU after every read,
- * so that the credit update the read queued is handled before it sends
- * again: on one CPU that update would otherwise wait for the worker behind
- * whatever the sender does next, a delay in copy (tx) included, and sched
- * (tx) would move with it.  The baseline runs with the delay module
- * loaded and its delay at 0, so that the probe's own cost is in both runs
- * and only the spin differs.  Baseline and delayed runs alternate, and
- * the per-stage means are taken over all runs of each kind.
- *
- * Rows that do not hold today, on one CPU (6.1 and 6.12, spins of
- * 1-2 ms):
- *  - proto (rx) at vsock_find_connected_socket(), data packets only
- *    (match_op=5): proto rx grows by 106-115 % of the spin, but sched (tx)
- *    by 17-23 % of it as well, above even OTHER_LIMIT.  The loopback worker that spun has used
- *    that much more CPU time, so the scheduler lets it preempt the sender
- *    later when the next packet is queued: a real effect on one CPU, not a
- *    misattribution, but it breaks the "only one stage moves" rule.
- *  - sched (tx) at vsock_deliver_tap() (match_op=5 match_arg=2): sched tx
- *    grows by 108-115 %, but proto rx grew by 11-15 % on 6.12, for the
- *    same reason (the spin runs in the worker); not yet tried against the
- *    20 % limit.
+ * pinned to CPU 0 (cross-vCPU wakeups under TCG are slow and bimodal) and
+ * run SCHED_FIFO, traced with a port filter.  With both ends real-time,
+ * the loopback worker (a CFS kworker) runs exactly when both ends wait
+ * and never preempts them: each packet's path is the same sequence of
+ * context switches in every run, whatever a spin did to the worker's
+ * vruntime.  Under CFS alone a worker that had spun was let preempt the
+ * sender later, and sched (tx) grew by 11-23 % of a spin put in proto
+ * (rx).  The baseline runs with the delay module loaded and its delay at
+ * 0, so that the probe's own cost is in both runs and only the spin
+ * differs.  Baseline and delayed runs alternate, and the per-stage means
+ * are taken over all runs of each kind.
  *
  * To add a row: a FIXTURE_VARIANT_ADD with the stage, the direction, the
  * candidate functions (the first that the traffic hits is used, so one row
@@ -58,15 +47,9 @@
 #define RTT_COUNT	200		/* round trips per run */
 #define RTT_SIZE	64		/* bytes each way */
 #define RUNS		4		/* runs of each kind, alternating */
-#define DELAY_NS	200000ull	/* injected per hit */
+#define DELAY_NS	500000ull	/* injected per hit */
 #define GROW_TOLERANCE	0.25		/* the delayed stage: +-25 % of the spin */
-/*
- * Any other stage: < 20 % of the spin.  Under TCG on one CPU the other
- * stages moved by 0-13 % of a 1 ms spin in runs where the delay was
- * strictly elsewhere (scheduler fairness after a long spin, and noise of
- * 50-150 us in means of 10-250 us), so 10 % failed one run in two.
- */
-#define OTHER_LIMIT	0.20
+#define OTHER_LIMIT	0.10		/* any other stage: < 10 % of the spin */
 
 static char project[PATH_MAX];
 
@@ -88,96 +71,25 @@ static int load_vstrace(void)
 	return vstrace_ko_load(project, "");
 }
 
-static void pin_to_cpu0(void)
+/* Pinned to CPU 0 and SCHED_FIFO (see above); root in the testbed. */
+static int pin_realtime(pthread_t thread)
 {
+	struct sched_param sp = { .sched_priority = 10 };
 	cpu_set_t set;
+	int err;
 
 	CPU_ZERO(&set);
 	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
-/*
- * Echo server and client that yield after each read (see above); the echo
- * server takes connections one after the other until told to stop.
- */
-struct yield_echo {
-	pthread_t thread;
-	int lfd;
-	unsigned int port;
-	volatile bool stop;
-};
-
-static void *yield_echo_main(void *arg)
-{
-	struct yield_echo *e = arg;
-	char buf[4096];
-	ssize_t n;
-	int fd;
-
-	while (!e->stop) {
-		fd = accept(e->lfd, NULL, NULL);
-		if (fd < 0)
-			break;
-		set_timeouts(fd, 60);
-		while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
-			sched_yield();
-			if (xfer_all(fd, buf, (size_t)n, true))
-				break;
-		}
-		close(fd);
-	}
-	return NULL;
-}
-
-static int yield_echo_start(struct yield_echo *e, unsigned int port)
-{
-	e->lfd = vsock_listen(port);
-	if (e->lfd < 0)
-		return e->lfd;
-	e->port = port;
-	e->stop = false;
-	return pthread_create(&e->thread, NULL, yield_echo_main, e) ? -EAGAIN : 0;
-}
-
-static void yield_echo_stop(struct yield_echo *e)
-{
-	int fd;
-
-	/* shutdown() does not wake a vsock accept(): connect once more. */
-	e->stop = true;
-	fd = vsock_connect(VMADDR_CID_LOCAL, e->port);
-	if (fd >= 0)
-		close(fd);
-	shutdown(e->lfd, SHUT_RDWR);
-	pthread_join(e->thread, NULL);
-	close(e->lfd);
-}
-
-static int yield_round_trips(unsigned int port, int count)
-{
-	char out[RTT_SIZE], in[RTT_SIZE];
-	int fd = vsock_connect(VMADDR_CID_LOCAL, port), i, err = 0;
-
-	if (fd < 0)
-		return fd;
-	for (i = 0; i < count && !err; i++) {
-		memset(out, 'a' + i % 26, sizeof(out));
-		err = xfer_all(fd, out, sizeof(out), true);
-		if (!err)
-			err = xfer_all(fd, in, sizeof(in), false);
-		if (!err && memcmp(in, out, sizeof(in)))
-			err = -EBADMSG;
-		sched_yield();
-	}
-	close(fd);
-	return err;
+	err = pthread_setaffinity_np(thread, sizeof(set), &set);
+	if (!err)
+		err = pthread_setschedparam(thread, SCHED_FIFO, &sp);
+	return -err;
 }
 
 FIXTURE(stage_delay) {
 	struct vs_nl *nl;
 	int trouble;
-	struct yield_echo srv;
+	struct server srv;
 	bool serving;
 };
 
@@ -220,6 +132,50 @@ FIXTURE_VARIANT_ADD(stage_delay, sched_wakeup_wait_data_return) {
 	.port_off = 3,
 };
 
+/*
+ * sched (tx) on loopback runs from send_pkt to the worker's recv_pkt of
+ * the same packet; the worker hands each packet to the tap first, so a
+ * spin in vsock_deliver_tap() for data packets (its second argument is
+ * the packet) lies in between.
+ */
+FIXTURE_VARIANT_ADD(stage_delay, sched_tx_deliver_tap) {
+	.stage = VSTRACE_STAGE_SCHED,
+	.dir = VSTRACE_DIR_TX,
+	.funcs = { "vsock_deliver_tap" },
+	.where = "entry",
+	.match_op = 5,
+	.match_arg = 2,
+	.port_off = 2,
+};
+
+/*
+ * proto (rx) runs from recv_pkt entry to the data being made ready; the
+ * lookup of the packet's socket comes first, for data packets only.
+ */
+FIXTURE_VARIANT_ADD(stage_delay, proto_rx_find_connected_socket) {
+	.stage = VSTRACE_STAGE_PROTO,
+	.dir = VSTRACE_DIR_RX,
+	.funcs = { "vsock_find_connected_socket" },
+	.where = "entry",
+	.match_op = 5,
+	.port_off = 4,
+};
+
+/*
+ * copy (rx) runs from the dequeue to the credit update it sends; the copy
+ * out to the user's buffer lies in between: 6.12 copies with
+ * skb_copy_datagram_iter(), 6.1 with memcpy_to_msg(), inlined down to
+ * _copy_to_iter().
+ */
+FIXTURE_VARIANT_ADD(stage_delay, copy_rx_copy_to_user) {
+	.stage = VSTRACE_STAGE_COPY,
+	.dir = VSTRACE_DIR_RX,
+	.funcs = { "skb_copy_datagram_iter", "_copy_to_iter" },
+	.where = "entry",
+	.caller = "virtio_transport_stream_dequeue",
+	.port_off = 5,
+};
+
 FIXTURE_SETUP(stage_delay)
 {
 	int err;
@@ -233,9 +189,11 @@ FIXTURE_SETUP(stage_delay)
 	ASSERT_EQ(0, err) TH_LOG("cannot load vstrace.ko: %s", strerror(-err));
 	ASSERT_EQ(0, vs_nl_open(&self->nl));
 	vs_nl_stop(self->nl);
-	pin_to_cpu0();
-	err = yield_echo_start(&self->srv, 22000 + (unsigned int)(getpid() % 1000) * 10 +
-			       variant->port_off);
+	err = pin_realtime(pthread_self());
+	ASSERT_EQ(0, err) TH_LOG("cannot run SCHED_FIFO on CPU 0: %s", strerror(-err));
+	/* The echo server's thread inherits CPU 0 and SCHED_FIFO. */
+	err = server_start(&self->srv, 22000 + (unsigned int)(getpid() % 1000) * 10 +
+			   variant->port_off, true);
 	ASSERT_EQ(0, err) TH_LOG("echo server: %s", strerror(-err));
 	self->serving = true;
 }
@@ -245,7 +203,7 @@ FIXTURE_TEARDOWN(stage_delay)
 	if (!in_testbed())
 		return;
 	if (self->serving)
-		yield_echo_stop(&self->srv);
+		server_stop(&self->srv);
 	EXPECT_EQ(0, delay_unload());
 	if (self->nl) {
 		vs_nl_stop(self->nl);
@@ -265,7 +223,7 @@ static int traced_run(struct vs_nl *nl, unsigned int port, struct vs_stats *s,
 	err = vs_nl_start(nl, &f);
 	if (err)
 		return err;
-	err = yield_round_trips(port, RTT_COUNT);
+	err = ping_pong(VMADDR_CID_LOCAL, port, RTT_COUNT, RTT_SIZE);
 	if (!err)
 		err = vs_nl_stop(nl);
 	if (!err)
@@ -310,7 +268,7 @@ TEST_F_TIMEOUT(stage_delay, moves_one_stage, 100)
 				    vs_stage_names[variant->stage], vs_dir_names[variant->dir]);
 
 	/* Untraced warm-up: the first connections are slower. */
-	ASSERT_EQ(0, yield_round_trips(port, 20));
+	ASSERT_EQ(0, ping_pong(VMADDR_CID_LOCAL, port, 20, RTT_SIZE));
 
 	/* The first candidate that loads and that the traffic reaches. */
 	for (int c = 0; c < 4 && variant->funcs[c]; c++) {
@@ -321,7 +279,7 @@ TEST_F_TIMEOUT(stage_delay, moves_one_stage, 100)
 			TH_LOG("%s: not probe-able here (%s)", spec.func, strerror(-err));
 			continue;
 		}
-		ASSERT_EQ(0, yield_round_trips(port, 5));
+		ASSERT_EQ(0, ping_pong(VMADDR_CID_LOCAL, port, 5, RTT_SIZE));
 		ASSERT_EQ(0, delay_read(&after));
 		if (after.hits)
 			break;
