@@ -88,8 +88,6 @@ static __always_inline void count_pkt(struct vstrace_bpf_stats *s, __u32 t,
 		return;
 	s->packets[t][dir][op]++;
 	s->bytes[t][dir][op] += hdr.len;
-	if (op == VSTRACE_OP_RST)
-		s->counters[VSTRACE_CTR_DROPS]++;
 }
 
 static __always_inline struct vstrace_bpf_stats *stats(void)

@@ -236,6 +236,45 @@ static inline unsigned long vstrace_arg5(struct pt_regs *regs)
 #define VSTRACE_SYM_DATA_READY			"vsock_data_ready"
 #define VSTRACE_SYM_DATA_READY_FALLBACK		"sock_def_readable"
 
+/*
+ * The stream socket's sendmsg, whose return shows a non-blocking sender
+ * that found no credit: vsock_connectible_sendmsg() since 5.14,
+ * vsock_stream_sendmsg() before.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 14, 0)
+#define VSTRACE_SYM_SENDMSG	"vsock_connectible_sendmsg"
+#else
+#define VSTRACE_SYM_SENDMSG	"vsock_stream_sendmsg"
+#endif
+
+/*
+ * The send_pkt function of a socket's transport, or 0 if the kernel does
+ * not say.  Since 5.5 each socket has its transport (vsk->transport), the
+ * first member of a struct virtio_transport for loopback, virtio and
+ * vhost; another family's pointer reads something that matches none of
+ * them.  4.14 has one global transport and no vsk->transport.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 5, 0)
+static inline unsigned long vstrace_vsk_send_pkt(struct vsock_sock *vsk)
+{
+	const struct vsock_transport *t = READ_ONCE(vsk->transport);
+	const struct virtio_transport *vt;
+	unsigned long fn = 0;
+
+	if (!t)
+		return 0;
+	vt = container_of(t, struct virtio_transport, transport);
+	if (probe_kernel_read_compat(&fn, (void *)&vt->send_pkt, sizeof(fn)))
+		return 0;
+	return fn;
+}
+#else
+static inline unsigned long vstrace_vsk_send_pkt(struct vsock_sock *vsk)
+{
+	return 0;
+}
+#endif
+
 /* ---- end of stage probes ---- */
 
 #endif /* _VSTRACE_COMPAT_H */

@@ -55,16 +55,19 @@ static struct vstrace_probe vstrace_probes[] = {
 		.symbol		= "vsock_loopback_send_pkt",
 		.transport	= VSTRACE_TRANSPORT_LOOPBACK,
 		.handler	= vstrace_send_pkt_pre,
+		.addr_out	= &vstrace_send_pkt_addr[VSTRACE_TRANSPORT_LOOPBACK],
 	},
 	{
 		.symbol		= "virtio_transport_send_pkt",
 		.transport	= VSTRACE_TRANSPORT_VIRTIO,
 		.handler	= vstrace_send_pkt_pre,
+		.addr_out	= &vstrace_send_pkt_addr[VSTRACE_TRANSPORT_VIRTIO],
 	},
 	{
 		.symbol		= "vhost_transport_send_pkt",
 		.transport	= VSTRACE_TRANSPORT_VHOST,
 		.handler	= vstrace_send_pkt_pre,
+		.addr_out	= &vstrace_send_pkt_addr[VSTRACE_TRANSPORT_VHOST],
 	},
 	/* Every transport's receive path: packet counters, proto (rx). */
 	VSTRACE_KRETPROBE("virtio_transport_recv_pkt", vstrace_recv_pkt_entry,
@@ -96,9 +99,14 @@ static struct vstrace_probe vstrace_probes[] = {
 		       vstrace_send_pkt_info_pre),
 	/* A socket's pending intervals end with it. */
 	VSTRACE_KPROBE("vsock_sk_destruct", vstrace_sk_destruct_pre),
-	/* Credit stalls: the sender blocks for space, then enqueues again. */
+	/*
+	 * Credit stalls: the sender blocks for space, or a non-blocking one
+	 * gets EAGAIN or a short write; it enqueues again.
+	 */
 	VSTRACE_KPROBE("virtio_transport_notify_send_pre_block",
 		       vstrace_send_pre_block_pre),
+	VSTRACE_KRETPROBE(VSTRACE_SYM_SENDMSG, vstrace_sendmsg_entry,
+			  vstrace_sendmsg_ret),
 	VSTRACE_KPROBE("virtio_transport_stream_enqueue",
 		       vstrace_stream_enqueue_pre),
 	/* vhost: a packet reaches the guest's ring: sched (tx) end. */

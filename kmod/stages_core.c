@@ -23,7 +23,12 @@
  *   copy (rx)      the dequeue call (kernel to user copy), up to the credit
  *                  update it may send (virtio_transport_send_pkt_info() with
  *                  op CREDIT_UPDATE, from inside the dequeue)
- *   credit stalls  a sender blocks for peer credit -> it enqueues again
+ *   credit stalls  a sender blocks for peer credit, or a non-blocking one
+ *                  gets EAGAIN or a short write -> it enqueues again
+ *   drops          an RW packet that recv_pkt returns from without making
+ *                  it ready on a socket: no socket (answered with RST), a
+ *                  socket not connected (closing, connecting) or of
+ *                  another transport
  *
  * Every interval tied to a packet is kept under the packet's class: data
  * (RW) or control (every other op).  The reader's work to send a credit
@@ -161,11 +166,18 @@ int vstrace_recv_pkt_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct vstrace_inflight e;
 	u64 t0 = vstrace_now();
 
-	/* A data packet's proto (rx) may have ended at its data-ready. */
+	/* A data packet's proto (rx) ended at its data-ready, if it had one. */
 	if (!vstrace_inflight_take((unsigned long)current, VSTRACE_IF_RX_CTX,
-				   t0, &e) || !e.extra)
+				   t0, &e)) {
 		vstrace_hist_record(c->arg, VSTRACE_STAGE_PROTO, VSTRACE_DIR_RX,
 				    c->transport, t0 - c->t0);
+	} else if (!e.extra) {
+		vstrace_hist_record(c->arg, VSTRACE_STAGE_PROTO, VSTRACE_DIR_RX,
+				    c->transport, t0 - c->t0);
+		/* Data that reached no socket's queue. */
+		if (c->arg == VSTRACE_CLASS_DATA)
+			vstrace_count(VSTRACE_CTR_DROPS, 1);
+	}
 	vstrace_account(NULL, t0, false);
 	return 0;
 }
@@ -358,6 +370,15 @@ int vstrace_sk_destruct_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
+/* A credit stall on @vsk starts at @now, unless one is pending. */
+static void vstrace_credit_stall_start(struct vsock_sock *vsk, u64 now)
+{
+	if (vstrace_sock_wanted(vsk) &&
+	    vstrace_inflight_mark((unsigned long)sk_vsock(vsk),
+				  VSTRACE_IF_CREDIT, 0, now))
+		vstrace_count(VSTRACE_CTR_CREDIT_STALLS, 1);
+}
+
 /* notify_send_pre_block(vsk, ...): the sender is about to wait for space. */
 int vstrace_send_pre_block_pre(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -367,10 +388,43 @@ int vstrace_send_pre_block_pre(struct kprobe *kp, struct pt_regs *regs)
 	if (!vstrace_active())
 		return 0;
 	t0 = vstrace_now();
-	if (vsk && vstrace_inflight_mark((unsigned long)sk_vsock(vsk),
-					 VSTRACE_IF_CREDIT, 0, t0))
-		vstrace_count(VSTRACE_CTR_CREDIT_STALLS, 1);
+	if (vsk)
+		vstrace_credit_stall_start(vsk, t0);
 	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
+	return 0;
+}
+
+/* sendmsg(sock, msg, len): note the socket and the length asked for. */
+int vstrace_sendmsg_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vstrace_call *c = (struct vstrace_call *)ri->data;
+	struct socket *sock = (struct socket *)vstrace_arg(regs, 1);
+	u64 t0;
+
+	if (!vstrace_active())
+		return 1;
+	t0 = vstrace_now();
+	c->obj = sock ? (unsigned long)sock->sk : 0;
+	c->key = vstrace_arg(regs, 3);
+	vstrace_account(vstrace_probe_of_ri(ri), t0, true);
+	return c->obj ? 0 : 1;
+}
+
+/*
+ * A non-blocking sender that finds no credit never reaches pre_block: it
+ * gets EAGAIN, or a short write once the credit ran out part way.  Its
+ * stall lasts until it enqueues again, as a blocking one's.
+ */
+int vstrace_sendmsg_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vstrace_call *c = (struct vstrace_call *)ri->data;
+	/* sendmsg() returns an int: the upper half of the register is not its. */
+	int ret = (int)regs_return_value(regs);
+	u64 t0 = vstrace_now();
+
+	if (ret == -EAGAIN || (ret >= 0 && (unsigned long)ret < c->key))
+		vstrace_credit_stall_start(vsock_sk((struct sock *)c->obj), t0);
+	vstrace_account(NULL, t0, false);
 	return 0;
 }
 

@@ -102,7 +102,51 @@ bool vstrace_count_pkt(enum vstrace_transport t, enum vstrace_dir dir,
 		op = VSTRACE_OP_INVALID;
 	s->packets[t][dir][op]++;
 	s->bytes[t][dir][op] += le32_to_cpu(hdr->len);
-	if (op == VSTRACE_OP_RST)
-		s->counters[VSTRACE_CTR_DROPS]++;
+	return true;
+}
+
+unsigned long vstrace_send_pkt_addr[VSTRACE_NR_TRANSPORTS];
+
+/*
+ * The transport of socket @vsk: its send_pkt function is one of the
+ * probed ones (a probe sits at most a few bytes into its function, past
+ * the ftrace or IBT prologue); VSTRACE_TRANSPORT_UNKNOWN where the kernel
+ * does not say (4.14) or the socket has none yet.
+ */
+static int vstrace_sock_transport(struct vsock_sock *vsk)
+{
+	unsigned long fn = vstrace_vsk_send_pkt(vsk), addr;
+	int t;
+
+	for (t = 0; fn && t < VSTRACE_NR_TRANSPORTS; t++) {
+		addr = READ_ONCE(vstrace_send_pkt_addr[t]);
+		if (addr && fn <= addr && addr - fn < 32)
+			return t;
+	}
+	return VSTRACE_TRANSPORT_UNKNOWN;
+}
+
+/*
+ * False if the session's filters leave socket @vsk out: the same rules as
+ * for its packets, on its local and remote addresses.  A socket whose
+ * transport is unknown passes the transport filter.
+ */
+bool vstrace_sock_wanted(struct vsock_sock *vsk)
+{
+	u32 cid = READ_ONCE(vstrace_session.filter_cid);
+	u32 port = READ_ONCE(vstrace_session.filter_port);
+	int t;
+
+	if (READ_ONCE(vstrace_session.filter_transport) != VSTRACE_NR_TRANSPORTS) {
+		t = vstrace_sock_transport(vsk);
+		if (t != VSTRACE_TRANSPORT_UNKNOWN && !vstrace_transport_wanted(t))
+			return false;
+	}
+	if (cid != VMADDR_CID_ANY && vsk->local_addr.svm_cid != cid &&
+	    vsk->remote_addr.svm_cid != cid)
+		return false;
+	if (port != VMADDR_PORT_ANY && vsk->local_addr.svm_port != port &&
+	    vsk->remote_addr.svm_port != port)
+		return false;
 	return true;
 }

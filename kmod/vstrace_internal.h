@@ -61,6 +61,10 @@ void vstrace_stats_sum(struct vstrace_cpu_stats *sum);
 bool vstrace_count_pkt(enum vstrace_transport t, enum vstrace_dir dir,
 		       void *pkt);
 bool vstrace_transport_wanted(enum vstrace_transport t);
+bool vstrace_sock_wanted(struct vsock_sock *vsk);
+
+/* Where each transport's send_pkt was probed (0: not attached). */
+extern unsigned long vstrace_send_pkt_addr[VSTRACE_NR_TRANSPORTS];
 
 static inline void vstrace_count(enum vstrace_counter c, u64 v)
 {
@@ -243,6 +247,8 @@ int vstrace_dequeue_entry(struct kretprobe_instance *ri,
 			  struct pt_regs *regs);
 int vstrace_dequeue_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
 int vstrace_send_pre_block_pre(struct kprobe *kp, struct pt_regs *regs);
+int vstrace_sendmsg_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
+int vstrace_sendmsg_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
 int vstrace_poll_pre(struct kprobe *kp, struct pt_regs *regs);
 int vstrace_send_pkt_info_pre(struct kprobe *kp, struct pt_regs *regs);
 int vstrace_sk_destruct_pre(struct kprobe *kp, struct pt_regs *regs);

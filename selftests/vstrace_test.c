@@ -151,6 +151,8 @@ static void check_rw(struct __test_metadata *_metadata, struct vs_nl *nl,
 	EXPECT_EQ(0, s.packets[VSTRACE_TRANSPORT_VIRTIO][VSTRACE_DIR_TX][VSTRACE_OP_RW]);
 	EXPECT_EQ(0, s.packets[VSTRACE_TRANSPORT_VHOST][VSTRACE_DIR_RX][VSTRACE_OP_RW]);
 	EXPECT_GE(s.counters[VSTRACE_CTR_PROBE_HITS], 8ull * n);
+	/* A normal close's RSTs are no drops. */
+	EXPECT_EQ(0, s.counters[VSTRACE_CTR_DROPS]);
 	/* One message in flight at a time: a shallow, non-empty TX queue. */
 	EXPECT_GE(s.counters[VSTRACE_CTR_TX_QUEUE_MAX], 1);
 	EXPECT_LE(s.counters[VSTRACE_CTR_TX_QUEUE_MAX], 16);
@@ -759,6 +761,130 @@ TEST_F(vstrace, credit_stall_counted)
 		       (unsigned long long)s->counters[VSTRACE_CTR_CREDIT_STALLS],
 		       (unsigned long long)s->counters[VSTRACE_CTR_CREDIT_STALL_NS]);
 	free(buf);
+	free(s);
+}
+
+/*
+ * A normal close ends in RSTs (the side that closes last answers the
+ * other's SHUTDOWN with one): they count as RST packets, not as drops.
+ * (A real drop, an RW packet that reaches no socket's queue, cannot be
+ * made from user space on loopback: the one queue keeps a close's
+ * SHUTDOWN, any data sent before it was seen, and the peer's RST in
+ * order, so data always finds the closed socket still there.)
+ */
+TEST_F(vstrace, close_counts_rst_not_drops)
+{
+	struct vs_filter f = { .cid = -1, .port = test_port(18), .transport = -1 };
+	const int L = VSTRACE_TRANSPORT_LOOPBACK;
+	char buf[64] = "last";
+	struct vs_stats *s = malloc(sizeof(*s));
+	int lfd, cfd, afd;
+
+	ASSERT_NE(NULL, s);
+	lfd = vsock_listen(test_port(18));
+	ASSERT_LE(0, lfd);
+	cfd = vsock_connect(VMADDR_CID_LOCAL, test_port(18));
+	ASSERT_LE(0, cfd);
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	set_timeouts(afd, 10);
+	ASSERT_EQ(0, vs_nl_start(self->nl, &f)) TH_LOG("%s", vs_nl_error(self->nl));
+	EXPECT_EQ(0, xfer_all(cfd, buf, sizeof(buf), true));
+	EXPECT_EQ(0, xfer_all(afd, buf, sizeof(buf), false));
+	close(afd);
+	close(cfd);
+	/* Let the worker deliver the SHUTDOWNs and RSTs. */
+	usleep(300000);
+	close(lfd);
+	ASSERT_EQ(0, vs_nl_stop(self->nl));
+	ASSERT_EQ(0, vs_nl_stats(self->nl, s));
+	EXPECT_EQ(1, s->packets[L][VSTRACE_DIR_RX][VSTRACE_OP_RW]);
+	EXPECT_LE(1, s->packets[L][VSTRACE_DIR_RX][VSTRACE_OP_RST]);
+	EXPECT_EQ(0, s->counters[VSTRACE_CTR_DROPS])
+		TH_LOG("%llu drops, %llu RST received",
+		       (unsigned long long)s->counters[VSTRACE_CTR_DROPS],
+		       (unsigned long long)s->packets[L][VSTRACE_DIR_RX][VSTRACE_OP_RST]);
+	free(s);
+}
+
+/*
+ * A non-blocking sender that runs out of credit gets EAGAIN: a stall,
+ * which ends when it enqueues again after the reader drained the queue.
+ * The same traffic in a session filtered to another port shows no stall.
+ */
+static void nonblocking_stall(struct __test_metadata *_metadata, struct vs_nl *nl,
+			      unsigned int port, unsigned int session_port,
+			      struct vs_stats *s)
+{
+	struct vs_filter f = { .cid = -1, .port = session_port, .transport = -1 };
+	char *buf = calloc(1, 65536);
+	int lfd, cfd, afd, eagain = 0;
+	size_t queued = 0;
+	ssize_t n;
+
+	ASSERT_NE(NULL, buf);
+	lfd = vsock_listen(port);
+	ASSERT_LE(0, lfd);
+	cfd = vsock_connect(VMADDR_CID_LOCAL, port);
+	ASSERT_LE(0, cfd);
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	set_timeouts(afd, 30);
+	ASSERT_EQ(0, vs_nl_start(nl, &f)) TH_LOG("%s", vs_nl_error(nl));
+	/* Fill the peer's buffer (256 KiB by default) until EAGAIN. */
+	while (queued < (8u << 20)) {
+		n = send(cfd, buf, 65536, MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN) {
+			eagain = 1;
+			break;
+		}
+		ASSERT_LT(0, n) TH_LOG("send: %s", strerror(errno));
+		queued += (size_t)n;
+	}
+	EXPECT_TRUE(eagain) TH_LOG("%zu bytes queued without EAGAIN", queued);
+	usleep(200000);
+	/* Drain what is queued; the sender then has credit and sends again. */
+	while (queued > 0) {
+		n = recv(afd, buf, 65536, 0);
+		ASSERT_LT(0, n) TH_LOG("recv: %s", strerror(errno));
+		queued -= (size_t)n;
+	}
+	usleep(100000);
+	EXPECT_EQ(1, send(cfd, buf, 1, MSG_DONTWAIT));
+	EXPECT_EQ(1, recv(afd, buf, 1, 0));
+	ASSERT_EQ(0, vs_nl_stop(nl));
+	ASSERT_EQ(0, vs_nl_stats(nl, s));
+	close(cfd);
+	close(afd);
+	close(lfd);
+	free(buf);
+}
+
+TEST_F(vstrace, credit_stall_counted_for_nonblocking_sender)
+{
+	struct vs_stats *s = malloc(sizeof(*s));
+
+	ASSERT_NE(NULL, s);
+	nonblocking_stall(_metadata, self->nl, test_port(19), test_port(19), s);
+	EXPECT_LE(1, s->counters[VSTRACE_CTR_CREDIT_STALLS]);
+	/* From the EAGAIN to the send after the 200 ms pause. */
+	EXPECT_LE(200000000ull, s->counters[VSTRACE_CTR_CREDIT_STALL_NS])
+		TH_LOG("%llu stalls, %llu ns",
+		       (unsigned long long)s->counters[VSTRACE_CTR_CREDIT_STALLS],
+		       (unsigned long long)s->counters[VSTRACE_CTR_CREDIT_STALL_NS]);
+	free(s);
+}
+
+TEST_F(vstrace, credit_stall_obeys_port_filter)
+{
+	struct vs_stats *s = malloc(sizeof(*s));
+
+	ASSERT_NE(NULL, s);
+	nonblocking_stall(_metadata, self->nl, test_port(19), test_port(18), s);
+	/* The traffic was seen, and left out. */
+	EXPECT_LT(0, s->counters[VSTRACE_CTR_FILTERED]);
+	EXPECT_EQ(0, s->counters[VSTRACE_CTR_CREDIT_STALLS]);
+	EXPECT_EQ(0, s->counters[VSTRACE_CTR_CREDIT_STALL_NS]);
 	free(s);
 }
 
