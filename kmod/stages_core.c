@@ -4,9 +4,12 @@
  * the socket layer (Documentation/vstrace-stages.rst has the table per
  * kernel), and loopback's own one:
  *
- *   copy (tx)      building a packet with payload: the alloc_pkt/alloc_skb
- *                  call, which copies the user data; attributed to the
- *                  transport whose send_pkt receives the packet next
+ *   copy (tx)      building a packet with payload: from the sender's
+ *                  stream_enqueue (for its first packet; the previous
+ *                  packet's hand-off for the next ones) to the end of the
+ *                  alloc_pkt/alloc_skb call that copies the user data in;
+ *                  attributed to the transport whose send_pkt receives the
+ *                  packet next
  *   sched (tx)     send_pkt -> the packet leaves the transport's queue: for
  *                  loopback, the worker's virtio_transport_recv_pkt() of
  *                  the same packet (virtio: stages_virtio.c, vhost: below)
@@ -94,6 +97,8 @@ int vstrace_send_pkt_pre(struct kprobe *kp, struct pt_regs *regs)
 							vstrace_pkt_class(pkt)),
 				     t0, (unsigned long)current);
 	}
+	/* The sender's next packet, if any, starts here. */
+	vstrace_inflight_restart((unsigned long)current, VSTRACE_IF_SENDING, t0);
 	vstrace_account(p, t0, true);
 	return 0;
 }
@@ -102,11 +107,16 @@ int vstrace_alloc_pkt_entry(struct kretprobe_instance *ri,
 			    struct pt_regs *regs)
 {
 	struct vstrace_call *c = (struct vstrace_call *)ri->data;
+	struct vstrace_inflight e;
+	u64 t0;
 
 	if (!vstrace_active())
 		return 1;
-	c->t0 = vstrace_now();
-	vstrace_account(vstrace_probe_of_ri(ri), c->t0, true);
+	t0 = vstrace_now();
+	/* Inside a stream_enqueue, the packet's copy (tx) began earlier. */
+	c->t0 = vstrace_inflight_get((unsigned long)current, VSTRACE_IF_SENDING,
+				     t0, &e) && e.ts ? e.ts : t0;
+	vstrace_account(vstrace_probe_of_ri(ri), t0, true);
 	return 0;
 }
 
@@ -418,20 +428,23 @@ int vstrace_sendmsg_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 int vstrace_sendmsg_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct vstrace_call *c = (struct vstrace_call *)ri->data;
+	struct vstrace_inflight e;
 	/* sendmsg() returns an int: the upper half of the register is not its. */
 	int ret = (int)regs_return_value(regs);
 	u64 t0 = vstrace_now();
 
 	if (ret == -EAGAIN || (ret >= 0 && (unsigned long)ret < c->key))
 		vstrace_credit_stall_start(vsock_sk((struct sock *)c->obj), t0);
+	vstrace_inflight_take((unsigned long)current, VSTRACE_IF_SENDING, t0, &e);
 	vstrace_account(NULL, t0, false);
 	return 0;
 }
 
 /*
  * stream_enqueue(vsk, msg, len): the sender found space and builds packets,
- * so a stall on its socket is over.  (virtio_transport_get_credit() would
- * say so more directly, but its one caller inlines it.)
+ * so a stall on its socket is over (virtio_transport_get_credit() would
+ * say so more directly, but its one caller inlines it), and its first
+ * packet's copy (tx) starts.
  */
 int vstrace_stream_enqueue_pre(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -445,6 +458,8 @@ int vstrace_stream_enqueue_pre(struct kprobe *kp, struct pt_regs *regs)
 	if (vsk && vstrace_inflight_take((unsigned long)sk_vsock(vsk),
 					 VSTRACE_IF_CREDIT, t0, &e) && e.ts)
 		vstrace_count(VSTRACE_CTR_CREDIT_STALL_NS, t0 - e.ts);
+	vstrace_inflight_put((unsigned long)current, VSTRACE_IF_SENDING, 0, t0,
+			     0);
 	vstrace_account(vstrace_probe_of_kp(kp), t0, true);
 	return 0;
 }

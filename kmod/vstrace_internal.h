@@ -112,6 +112,8 @@ enum vstrace_inflight_kind {
 	VSTRACE_IF_DEQUEUE,	/* task: dequeuing for transport @val since @ts */
 	VSTRACE_IF_CREDIT_SEND,	/* task: sending a credit update since @ts */
 	VSTRACE_IF_KICK_QUEUED,	/* vhost work: TX kick queued at @ts */
+	VSTRACE_IF_SENDING,	/* task: in stream_enqueue; its next packet's
+				 * copy (tx) starts at @ts */
 };
 
 /*
