@@ -10,7 +10,9 @@
  *                 goes on until an add succeeds.
  *   proto (tx)    the same interval for a packet the sender put on the
  *                 ring itself, in its own send_pkt call (the 6.12 TX fast
- *                 path): no scheduling happened; counted as tx_fast_path
+ *                 path): no scheduling happened; counted as tx_fast_path.
+ *                 Senders that are workqueue workers are not told apart
+ *                 from the send worker and count as sched (tx)
  *   notify (tx)   the virtqueue_kick() call on a vsock TX virtqueue (the
  *                 exit to the device)
  *   notify (rx)   the device's interrupt reaches the virtqueue layer
@@ -75,8 +77,15 @@ int vstrace_vq_add_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (vstrace_inflight_get(pkt, VSTRACE_IF_QUEUED_VIRTIO, t0, &e)) {
 		c->key = pkt;
 		c->obj = vstrace_arg(regs, 1);	/* the virtqueue */
-		/* Added by the task that handed it over: the fast path. */
-		c->arg = e.extra == (unsigned long)current;
+		/*
+		 * Added by the task that handed it over: the fast path.  A
+		 * workqueue worker is left out: send_pkt_work runs in one, and
+		 * the kworker that handed a packet over (the RX worker sending
+		 * a RESPONSE, say) may be the one that runs it next, also on
+		 * 6.1, which has no fast path.
+		 */
+		c->arg = e.extra == (unsigned long)current &&
+			 !(current->flags & PF_WQ_WORKER);
 		skip = 0;
 	}
 	vstrace_account(vstrace_probe_of_ri(ri), t0, true);
