@@ -113,12 +113,14 @@ static int stage_index(const struct path_stage *list, size_t n, int transport, i
 /*
  * The verdict: the @target stage's mean per message grew by the time spun
  * spread over its messages (+-GROW_TOLERANCE), every other stage by less
- * than OTHER_LIMIT of one spin.  A stage with no samples at all is not on
- * this kernel's path (6.1 has no TX fast path) unless it is the target.
+ * than OTHER_LIMIT of one spin; with @same_side_only, every other stage of
+ * the target's transport, the others' only shown.  A stage with no samples
+ * at all is not on this kernel's path (6.1 has no TX fast path) unless it
+ * is the target.
  */
 static void check_growth(struct __test_metadata *_metadata, const struct path_stage *list,
 			 size_t n, const struct vs_hist *base, const struct vs_hist *slow,
-			 int target, const struct delay_count *spun)
+			 int target, const struct delay_count *spun, bool same_side_only)
 {
 	double spin_per_hit, expect, growth;
 	char what[64];
@@ -151,6 +153,8 @@ static void check_growth(struct __test_metadata *_metadata, const struct path_st
 		       (unsigned long long)base[i].count, (unsigned long long)slow[i].count,
 		       (int)i == target ? "  <- delayed" : "");
 		EXPECT_LT(0, base[i].count) TH_LOG("%s: no samples", what);
+		if (same_side_only && list[i].transport != list[target].transport)
+			continue;
 		if ((int)i == target) {
 			EXPECT_GE(growth, (1.0 - GROW_TOLERANCE) * expect)
 				TH_LOG("%s grew by %.0f ns, less than the %.0f ns spun", what,
@@ -413,7 +417,8 @@ TEST_F_TIMEOUT(stage_delay, moves_one_stage, 100)
 	       vs_stage_names[variant->stage], vs_dir_names[variant->dir], spec.func,
 	       spec.where, spec.caller ? " from " : "", spec.caller ? spec.caller : "",
 	       spec.match_op ? ", data packets only" : "", DELAY_NS);
-	check_growth(_metadata, loopback_stages, NR_LOOPBACK_STAGES, base, slow, target, &spun);
+	check_growth(_metadata, loopback_stages, NR_LOOPBACK_STAGES, base, slow, target, &spun,
+		     false);
 }
 
 /* ---- nested: vhost in this VM, the virtio guest driver in the inner guest ---- */
@@ -682,7 +687,17 @@ TEST_F_TIMEOUT(stage_delay_nested, nested_moves_one_stage, 300)
 	TH_LOG("%s %s %s <- %s (asked %llu ns per hit)", vs_transport_names[side],
 	       vs_stage_names[variant->stage], vs_dir_names[variant->dir], func,
 	       NESTED_DELAY_NS);
-	check_growth(_metadata, nested_stages, NR_NESTED_STAGES, base, slow, target, &spun);
+	/*
+	 * The inner guest's stages are shown, not judged: both vCPUs of this
+	 * VM run on one host thread (single-threaded TCG) and the inner guest
+	 * is a process of this VM, so a vCPU spinning here takes emulation
+	 * time from the inner guest, and a guest stage in progress meanwhile
+	 * (the next request's sched (tx) while the worker spins on a credit
+	 * update's kick) stretches: -9 % and +19 % of the spin in two runs.
+	 * On separate CPUs that coupling does not exist.
+	 */
+	check_growth(_metadata, nested_stages, NR_NESTED_STAGES, base, slow, target, &spun,
+		     true);
 }
 
 /* ---- helper mode for the inner guest ---- */
