@@ -21,11 +21,15 @@
  * differs.  Baseline and delayed runs alternate, and the per-stage means
  * are taken over all runs of each kind.
  *
+ * The nested rows (stage_delay_nested, below) do the same across the
+ * nested testbed, with the inner guest as the client.
+ *
  * To add a row: a FIXTURE_VARIANT_ADD with the stage, the direction, the
  * candidate functions (the first that the traffic hits is used, so one row
- * can name each kernel's function) and where the spin goes.  A function
- * that vstrace.ko itself probes is a bad choice: which of two probes on one
- * function runs first depends on the order they were registered in.
+ * can name each kernel's function) and where the spin goes.  On a function
+ * that vstrace.ko itself probes, the probe registered last runs first: a
+ * spin there lies before vstrace.ko's point only if the delay module was
+ * loaded after vstrace.ko (the nested row relies on this).
  */
 #include <errno.h>
 #include <fcntl.h>
