@@ -67,8 +67,6 @@ struct path_stage {
 };
 
 #define L	VSTRACE_TRANSPORT_LOOPBACK
-#define VI	VSTRACE_TRANSPORT_VIRTIO
-#define VH	VSTRACE_TRANSPORT_VHOST
 
 /* The stages a loopback message crosses (stages_core.c). */
 static const struct path_stage loopback_stages[] = {
@@ -94,14 +92,11 @@ static int stage_index(const struct path_stage *list, size_t n, int transport, i
 /*
  * The verdict: the @target stage's mean per message grew by the time spun
  * spread over its messages (+-GROW_TOLERANCE), every other stage by less
- * than OTHER_LIMIT of one spin; with @same_side_only, every other stage of
- * the target's transport, the others' only shown.  A stage with no samples
- * at all is not on this kernel's path (6.1 has no TX fast path) unless it
- * is the target.
+ * than OTHER_LIMIT of one spin.
  */
 static void check_growth(struct __test_metadata *_metadata, const struct path_stage *list,
 			 size_t n, const struct vs_hist *base, const struct vs_hist *slow,
-			 int target, const struct delay_count *spun, bool same_side_only)
+			 int target, const struct delay_count *spun)
 {
 	double spin_per_hit, expect, growth;
 	char what[64];
@@ -122,20 +117,14 @@ static void check_growth(struct __test_metadata *_metadata, const struct path_st
 	for (size_t i = 0; i < n; i++) {
 		double m0 = vs_hist_mean(&base[i]), m1 = vs_hist_mean(&slow[i]);
 
-		snprintf(what, sizeof(what), "%s%s%s %s",
-			 same_side_only ? vs_transport_names[list[i].transport] : "",
-			 same_side_only ? " " : "",
-			 vs_stage_names[list[i].stage], vs_dir_names[list[i].dir]);
-		if (!base[i].count && !slow[i].count && (int)i != target)
-			continue;
+		snprintf(what, sizeof(what), "%s %s", vs_stage_names[list[i].stage],
+			 vs_dir_names[list[i].dir]);
 		growth = m1 - m0;
 		TH_LOG("%-20s mean %8.0f -> %8.0f ns (%+8.0f ns, %+6.1f %% of the spin; %llu/%llu samples)%s",
 		       what, m0, m1, growth, 100.0 * growth / ((int)i == target ? expect : spin_per_hit),
 		       (unsigned long long)base[i].count, (unsigned long long)slow[i].count,
 		       (int)i == target ? "  <- delayed" : "");
 		EXPECT_LT(0, base[i].count) TH_LOG("%s: no samples", what);
-		if (same_side_only && list[i].transport != list[target].transport)
-			continue;
 		if ((int)i == target) {
 			EXPECT_GE(growth, (1.0 - GROW_TOLERANCE) * expect)
 				TH_LOG("%s grew by %.0f ns, less than the %.0f ns spun", what,
@@ -398,8 +387,7 @@ TEST_F_TIMEOUT(stage_delay, moves_one_stage, 100)
 	       vs_stage_names[variant->stage], vs_dir_names[variant->dir], spec.func,
 	       spec.where, spec.caller ? " from " : "", spec.caller ? spec.caller : "",
 	       spec.match_op ? ", data packets only" : "", DELAY_NS);
-	check_growth(_metadata, loopback_stages, NR_LOOPBACK_STAGES, base, slow, target, &spun,
-		     false);
+	check_growth(_metadata, loopback_stages, NR_LOOPBACK_STAGES, base, slow, target, &spun);
 }
 
 int main(int argc, char **argv)
